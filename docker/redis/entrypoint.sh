@@ -1,0 +1,125 @@
+#!/bin/sh
+# Starts Redis with docker/redis/redis.conf plus the runtime settings taken from the environment.
+#
+# The rendered settings (memory, policy, ACL users) reach redis-server on its standard input
+# ("redis-server -"), so no password is ever written to disk or put on a command line; passwords
+# are stored only as SHA-256 hashes (ACL "#<hash>" form). The password variables are removed from
+# the environment before exec, and exec makes redis-server PID 1 so SIGTERM/SIGINT (docker stop,
+# ECS, Ctrl-C) reach Redis directly and it shuts down cleanly, persisting its data.
+#
+# Environment (see README.md, "Container environment"):
+#   REDIS_ENV               development | production (default production). Only development
+#                           accepts the spec's default password.
+#   REDIS_PASSWORD          password of the default user (what Celery uses).
+#   REDIS_BACKUP_PASSWORD   enables the "backup" user (replication stream only).
+#   REDIS_MONITOR_PASSWORD  enables the "monitor" user (INFO, DBSIZE, SLOWLOG GET, LLEN).
+#   REDIS_MAXMEMORY         Redis memory size, e.g. 512mb (default 512mb).
+#   REDIS_MAXMEMORY_POLICY  one of Redis's eight eviction policies (default allkeys-lru).
+#   REDIS_PORT, REDIS_DATA_DIR, REDIS_BIND, REDIS_CONF
+#                           for running outside the image (npm run redis:local).
+set -eu
+
+DEVELOPMENT_PASSWORD=redis_development_password
+MIN_PASSWORD_LENGTH=16
+POLICIES="volatile-lru allkeys-lru volatile-lfu allkeys-lfu volatile-random allkeys-random volatile-ttl noeviction"
+
+fail() {
+  echo "redis entrypoint: $*" >&2
+  echo "redis entrypoint: refusing to start Redis." >&2
+  exit 64
+}
+
+if [ "$#" -gt 0 ]; then
+  fail "takes no arguments (got: $*). Configure Redis with the REDIS_* environment variables."
+fi
+
+redis_env=${REDIS_ENV:-production}
+case "$redis_env" in
+  development | production) ;;
+  *) fail "REDIS_ENV='$redis_env' is not allowed. Allowed: development, production." ;;
+esac
+
+# check_password NAME VALUE: refuse weak passwords (never echo the value itself).
+check_password() {
+  if [ "$redis_env" = development ]; then
+    return 0
+  fi
+  if [ "$2" = "$DEVELOPMENT_PASSWORD" ]; then
+    fail "$1 is the spec's development default, which is allowed only with REDIS_ENV=development. Set $1 to a strong random value of at least $MIN_PASSWORD_LENGTH characters."
+  fi
+  if [ "${#2}" -lt "$MIN_PASSWORD_LENGTH" ]; then
+    fail "$1 is too short (${#2} characters). Set $1 to a strong random value of at least $MIN_PASSWORD_LENGTH characters."
+  fi
+}
+
+if [ -z "${REDIS_PASSWORD:-}" ]; then
+  if [ "$redis_env" = development ]; then
+    REDIS_PASSWORD=$DEVELOPMENT_PASSWORD
+  else
+    fail "REDIS_PASSWORD is not set. Set REDIS_PASSWORD to a strong random value of at least $MIN_PASSWORD_LENGTH characters (or REDIS_ENV=development to use the spec's development default)."
+  fi
+fi
+check_password REDIS_PASSWORD "$REDIS_PASSWORD"
+if [ -n "${REDIS_BACKUP_PASSWORD:-}" ]; then check_password REDIS_BACKUP_PASSWORD "$REDIS_BACKUP_PASSWORD"; fi
+if [ -n "${REDIS_MONITOR_PASSWORD:-}" ]; then check_password REDIS_MONITOR_PASSWORD "$REDIS_MONITOR_PASSWORD"; fi
+
+maxmemory=${REDIS_MAXMEMORY:-512mb}
+# Redis memory sizes: bytes, or a number with k, kb, m, mb, g, gb (any case). 0 would mean
+# "no limit", which disables eviction and lets the task run out of memory: refused.
+if ! printf '%s' "$maxmemory" | grep -Eqi '^[1-9][0-9]*([kmg]b?)?$'; then
+  fail "REDIS_MAXMEMORY='$maxmemory' is not a Redis memory size. Allowed: a positive number of bytes, or a number followed by k, kb, m, mb, g or gb (e.g. 512mb, 1gb)."
+fi
+
+policy=${REDIS_MAXMEMORY_POLICY:-allkeys-lru}
+case " $POLICIES " in
+  *" $policy "*) ;;
+  *) fail "REDIS_MAXMEMORY_POLICY='$policy' is not a Redis eviction policy. Allowed: $POLICIES." ;;
+esac
+
+port=${REDIS_PORT:-6379}
+case "$port" in
+  '' | *[!0-9]*) fail "REDIS_PORT='$port' is not a port number. Allowed: 1-65535." ;;
+esac
+if [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
+  fail "REDIS_PORT='$port' is out of range. Allowed: 1-65535."
+fi
+
+conf=${REDIS_CONF:-/usr/local/etc/redis/redis.conf}
+[ -r "$conf" ] || fail "REDIS_CONF='$conf' is not a readable file."
+data_dir=${REDIS_DATA_DIR:-/data}
+if [ ! -d "$data_dir" ] || [ ! -w "$data_dir" ]; then
+  fail "REDIS_DATA_DIR='$data_dir' is not a writable directory."
+fi
+
+# sha256 of a password, read from a pipe (printf is a shell builtin: nothing on a command line).
+hash_password() {
+  printf '%s' "$1" | sha256sum | cut -d ' ' -f 1
+}
+
+render_config() {
+  echo "include $conf"
+  echo "port $port"
+  echo "dir $data_dir"
+  if [ -n "${REDIS_BIND:-}" ]; then echo "bind $REDIS_BIND"; fi
+  echo "maxmemory $maxmemory"
+  echo "maxmemory-policy $policy"
+  # Default user: the application (Celery broker and result backend, cache) and ops.
+  echo "user default on #$(hash_password "$REDIS_PASSWORD") ~* &* +@all"
+  # Backup: exactly what `redis-cli --rdb` needs, no key or channel access at all.
+  if [ -n "${REDIS_BACKUP_PASSWORD:-}" ]; then
+    echo "user backup reset on #$(hash_password "$REDIS_BACKUP_PASSWORD") +ping +info +replconf +sync +psync"
+  fi
+  # Monitor: read-only statistics. %R~* lets LLEN read queue lengths; no command that reads values
+  # (GET, LRANGE...) or writes is granted. SELECT is needed for per-database DBSIZE and LLEN.
+  if [ -n "${REDIS_MONITOR_PASSWORD:-}" ]; then
+    echo "user monitor reset on #$(hash_password "$REDIS_MONITOR_PASSWORD") %R~* +ping +info +dbsize +select +slowlog|get +llen"
+  fi
+}
+
+config=$(render_config)
+unset REDIS_PASSWORD REDIS_BACKUP_PASSWORD REDIS_MONITOR_PASSWORD
+
+echo "redis entrypoint: starting Redis (REDIS_ENV=$redis_env, maxmemory $maxmemory, policy $policy, port $port, dir $data_dir)" >&2
+exec redis-server - <<EOF_CONFIG
+$config
+EOF_CONFIG

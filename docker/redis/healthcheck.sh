@@ -1,0 +1,29 @@
+#!/bin/sh
+# Container health check: the spec's `redis-cli --raw incr ping`, made honest.
+#
+# redis-cli exits 0 even when Redis answers with an error, so the reply itself is checked: only an
+# integer means healthy. Anything else (NOAUTH/WRONGPASS after a password change, MISCONF after a
+# failed background save, OOM under noeviction, connection refused) is unhealthy. INCR is a write on
+# purpose: it proves Redis still ACCEPTS writes, which PING does not.
+# The password goes through REDISCLI_AUTH, never on the command line (it would show in `ps`).
+set -u
+
+port=${REDIS_PORT:-6379}
+password=${REDIS_PASSWORD:-}
+if [ -z "$password" ] && [ "${REDIS_ENV:-production}" = development ]; then
+  password=redis_development_password
+fi
+
+reply=$(REDISCLI_AUTH=$password redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning --raw incr ping 2>&1)
+status=$?
+case "$reply" in
+  '' | *[!0-9]*)
+    echo "unhealthy: redis-cli exit $status, reply: $reply"
+    exit 1
+    ;;
+esac
+if [ "$status" -ne 0 ]; then
+  echo "unhealthy: redis-cli exit $status"
+  exit 1
+fi
+echo "healthy: ping=$reply"

@@ -1,0 +1,152 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import Redis, { type RedisOptions } from 'ioredis';
+export { parseInfo } from '../../lambda/shared/redis-info';
+import { freePort } from './ports';
+import { makeTempDir, removeTempDir } from './temp-dir';
+
+export const REPO_ROOT = join(__dirname, '..', '..');
+export const REDIS_LOCAL = join(REPO_ROOT, 'docker', 'redis', 'redis-local.sh');
+export const ENTRYPOINT = join(REPO_ROOT, 'docker', 'redis', 'entrypoint.sh');
+export const HEALTHCHECK = join(REPO_ROOT, 'docker', 'redis', 'healthcheck.sh');
+export const REDIS_CONF = join(REPO_ROOT, 'docker', 'redis', 'redis.conf');
+
+/** Strong test passwords (>= 16 chars), so the servers run in REDIS_ENV=production mode. */
+export const PASSWORDS = {
+  default: 'test-default-password-0123456789',
+  backup: 'test-backup-password-0123456789',
+  monitor: 'test-monitor-password-0123456789',
+} as const;
+
+export interface StartOptions {
+  /** Extra or overriding REDIS_* environment for the entrypoint. */
+  readonly env?: Record<string, string>;
+  /** Reuse a data directory (to restart on the same data). @default a new temp dir */
+  readonly dataDir?: string;
+  /** Reuse a port (to restart on the same address). @default a free port */
+  readonly port?: number;
+}
+
+/**
+ * A real redis-server started the way `npm run redis:local` starts it: the project's entrypoint and
+ * redis.conf, on a free loopback port, in a temp data dir. The spawned PID is redis-server itself
+ * (every script execs), so `stop()` and `kill9()` signal Redis directly.
+ */
+export class RedisProcess {
+  static async start(options: StartOptions = {}): Promise<RedisProcess> {
+    const port = options.port ?? (await freePort());
+    const ownsDataDir = options.dataDir === undefined;
+    const dataDir = options.dataDir ?? makeTempDir('redis-test');
+    const env = {
+      ...process.env,
+      REDIS_ENV: 'production',
+      REDIS_PASSWORD: PASSWORDS.default,
+      REDIS_BACKUP_PASSWORD: PASSWORDS.backup,
+      REDIS_MONITOR_PASSWORD: PASSWORDS.monitor,
+      ...options.env,
+    };
+    const child = spawn('bash', [REDIS_LOCAL, '--port', String(port), '--data-dir', dataDir], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const redis = new RedisProcess(child, port, dataDir, ownsDataDir, env.REDIS_PASSWORD ?? '');
+    await redis.waitUntilReady();
+    return redis;
+  }
+
+  private output = '';
+  private readonly exited: Promise<number | null>;
+  private clients: Redis[] = [];
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+    readonly dataDir: string,
+    private readonly ownsDataDir: boolean,
+    private readonly password: string,
+  ) {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      this.output += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.output += chunk.toString();
+    });
+    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  }
+
+  get pid(): number {
+    if (this.child.pid === undefined) throw new Error('redis-server has no PID');
+    return this.child.pid;
+  }
+
+  /** Everything the entrypoint and redis-server printed so far. */
+  get log(): string {
+    return this.output;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** A client authenticated as `user` (default: the default user). Closed by stop(). */
+  client(user: 'default' | 'backup' | 'monitor' = 'default', extra: RedisOptions = {}): Redis {
+    const client = new Redis({
+      host: '127.0.0.1',
+      port: this.port,
+      username: user === 'default' ? undefined : user,
+      password: user === 'default' ? this.password : PASSWORDS[user],
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: true,
+      retryStrategy: () => null,
+      disableClientInfo: true,
+      disconnectTimeout: 100,
+      ...extra,
+    });
+    client.on('error', () => {});
+    this.clients.push(client);
+    return client;
+  }
+
+  private async waitUntilReady(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!this.running) {
+        throw new Error(`redis-server exited before it was ready:\n${this.output}`);
+      }
+      if (this.output.includes('Ready to accept connections')) return;
+      await sleep(25);
+    }
+    this.child.kill('SIGKILL');
+    throw new Error(`redis-server not ready after ${timeoutMs} ms:\n${this.output}`);
+  }
+
+  /** Sends `signal` and waits for the exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    this.disconnectClients();
+    if (this.running) process.kill(this.pid, signal);
+    return this.exited;
+  }
+
+  /** A crash: SIGKILL, no chance to persist anything. */
+  async kill9(): Promise<void> {
+    this.disconnectClients();
+    if (this.running) process.kill(this.pid, 'SIGKILL');
+    await this.exited;
+  }
+
+  /** Stops Redis (if still running) and removes the data dir this process created. */
+  async cleanup(): Promise<void> {
+    if (this.running) await this.kill9();
+    this.disconnectClients();
+    if (this.ownsDataDir) removeTempDir(this.dataDir);
+  }
+
+  private disconnectClients(): void {
+    for (const client of this.clients) client.disconnect();
+    this.clients = [];
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
