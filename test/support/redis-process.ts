@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Redis, { type RedisOptions } from 'ioredis';
+
 export { parseInfo } from '../../lambda/shared/redis-info';
+
 import { freePort } from './ports';
 import { makeTempDir, removeTempDir } from './temp-dir';
 
