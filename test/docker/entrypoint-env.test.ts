@@ -120,3 +120,29 @@ describe('no password on a command line, in the logs or in the environment of Re
     }
   });
 });
+
+// The image is alpine: its /bin/sh is busybox ash, not the dash or bash of a developer machine.
+describe('under busybox sh (the alpine image shell)', () => {
+  it('starts Redis with the rendered settings and ACL users', async () => {
+    const redis = await RedisProcess.start({
+      entrypointShell: ['busybox', 'sh'],
+      env: { REDIS_MAXMEMORY: '256mb' },
+    });
+    try {
+      expect(await redis.client().config('GET', 'maxmemory')).toEqual(['maxmemory', String(256 * 1024 ** 2)]);
+      expect(await redis.client('backup').ping()).toBe('PONG');
+      expect(await redis.client().acl('USERS')).toEqual(['backup', 'default', 'monitor']);
+    } finally {
+      await redis.cleanup();
+    }
+  });
+
+  it('refuses a bad policy with the same message', () => {
+    const result = spawnSync('busybox', ['sh', ENTRYPOINT], {
+      env: { PATH: process.env.PATH, REDIS_PASSWORD: PASSWORDS.default, REDIS_MAXMEMORY_POLICY: 'lru' },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(64);
+    expect(result.stderr).toMatch(/REDIS_MAXMEMORY_POLICY='lru' is not a Redis eviction policy/);
+  });
+});

@@ -27,6 +27,11 @@ export interface StartOptions {
   readonly dataDir?: string;
   /** Reuse a port (to restart on the same address). @default a free port */
   readonly port?: number;
+  /**
+   * Run entrypoint.sh directly with this shell command (e.g. `['busybox', 'sh']`, the alpine
+   * image's shell) instead of through `npm run redis:local`'s script. @default via redis-local.sh
+   */
+  readonly entrypointShell?: readonly string[];
 }
 
 /**
@@ -47,8 +52,19 @@ export class RedisProcess {
       REDIS_MONITOR_PASSWORD: PASSWORDS.monitor,
       ...options.env,
     };
-    const child = spawn('bash', [REDIS_LOCAL, '--port', String(port), '--data-dir', dataDir], {
-      env,
+    const [command, args] = options.entrypointShell
+      ? [options.entrypointShell[0] ?? 'sh', [...options.entrypointShell.slice(1), ENTRYPOINT]]
+      : ['bash', [REDIS_LOCAL, '--port', String(port), '--data-dir', dataDir]];
+    const child = spawn(command, args, {
+      env: {
+        ...env,
+        ...(options.entrypointShell && {
+          REDIS_PORT: String(port),
+          REDIS_DATA_DIR: dataDir,
+          REDIS_CONF,
+          REDIS_BIND: '127.0.0.1',
+        }),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const redis = new RedisProcess(child, port, dataDir, ownsDataDir, env.REDIS_PASSWORD ?? '');
