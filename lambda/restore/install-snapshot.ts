@@ -1,0 +1,194 @@
+import { createWriteStream, existsSync } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { compactTimestamp } from '../backup/snapshot-key';
+import { type RdbVerification, RdbVerifier } from '../shared/rdb';
+import {
+  APPEND_DIRNAME,
+  formatManifest,
+  MANIFEST_NAME,
+  type ManifestEntry,
+  manifestForSnapshot,
+  parseManifest,
+} from './aof-manifest';
+import { redisProcessesUsing } from './redis-presence';
+
+export interface InstallSnapshotOptions {
+  /** The Redis data directory (`/data` in the container): holds appendonlydir/ and dump.rdb. */
+  readonly dataDir: string;
+  /** The snapshot's bytes, e.g. an S3 GetObject body. Read once, streamed, never held whole. */
+  readonly snapshot: Readable;
+  /** Where the snapshot comes from, for messages (`s3://bucket/key`). */
+  readonly source: string;
+  /** Clock for the name of the folder the old data moves to. @default the current time */
+  readonly now?: Date;
+  /** Newest RDB format the target Redis can load. @default the verifier's MAX_RDB_VERSION (10) */
+  readonly maxRdbVersion?: number;
+}
+
+export interface InstallSnapshotResult extends RdbVerification {
+  /** The snapshot, installed as the base of the AOF that Redis will load. */
+  readonly installedAs: string;
+  /** Where the previous data went (`<dataDir>/pre-restore-<time>`), or undefined if there was none. */
+  readonly previousData: string | undefined;
+  /** Problems after the switch that did not affect what Redis loads (a leftover file). */
+  readonly warnings: readonly string[];
+}
+
+/** The snapshot was refused or could not be installed; the data directory holds the old data. */
+export class RestoreError extends Error {
+  override name = 'RestoreError';
+}
+
+const DUMP_NAME = 'dump.rdb';
+const PARTIAL_PREFIX = '.restore-';
+
+/**
+ * Installs an RDB snapshot so that the project's Redis, started with its production configuration
+ * (`appendonly yes`), loads exactly that snapshot.
+ *
+ * The restore trap: with `appendonly yes` Redis 7 loads only the AOF, so a `dump.rdb` dropped in
+ * the directory is ignored (and with no AOF at all Redis starts empty). Here the snapshot becomes
+ * the BASE file of the AOF manifest, which is what Redis loads.
+ *
+ * Order of work, so that an interruption at any point leaves either the old or the new data:
+ * 1. stream the snapshot to a temp file in the directory, verifying magic, version and CRC64 on the
+ *    way; a bad snapshot is deleted and nothing else is touched;
+ * 2. hard-link the current files (appendonlydir/*, dump.rdb) into `pre-restore-<time>/`;
+ * 3. put the verified file and an empty incremental AOF into appendonlydir under new names;
+ * 4. atomically rename a new manifest over the old one: the single switch from old to new data;
+ * 5. remove the old names from appendonlydir and dump.rdb (their copies stay in pre-restore-<time>).
+ */
+export async function installSnapshot(options: InstallSnapshotOptions): Promise<InstallSnapshotResult> {
+  const { dataDir, source } = options;
+  const now = options.now ?? new Date();
+  if (!existsSync(dataDir)) throw new RestoreError(`data directory ${dataDir} does not exist`);
+  const running = redisProcessesUsing(dataDir);
+  if (running.length > 0) {
+    throw new RestoreError(
+      `redis-server (pid ${running.join(', ')}) is running on ${dataDir}: stop it first; restoring under a running Redis would be overwritten by its next save`,
+    );
+  }
+  await removeStalePartials(dataDir);
+
+  // 1. Download + verify into a temp name inside the data directory (same file system: the later
+  //    rename is atomic; nothing of the old data is touched yet).
+  const partial = join(dataDir, `${PARTIAL_PREFIX}${compactTimestamp(now)}.rdb.partial`);
+  const verification = await downloadVerified(options.snapshot, partial, source, options.maxRdbVersion);
+
+  // 2. Keep the old data: hard links, instant and without copying, in a dated folder.
+  const aofDir = join(dataDir, APPEND_DIRNAME);
+  const manifestPath = join(aofDir, MANIFEST_NAME);
+  const oldAofFiles = existsSync(aofDir) ? await readdir(aofDir) : [];
+  const oldManifest = oldAofFiles.includes(MANIFEST_NAME)
+    ? parseManifest(await readFile(manifestPath, 'utf8'))
+    : [];
+  const hadDump = existsSync(join(dataDir, DUMP_NAME));
+  const entries = manifestForSnapshot(oldManifest);
+  const [base, incr] = entries as [ManifestEntry, ManifestEntry];
+  let previousData: string | undefined;
+  try {
+    if (oldAofFiles.length > 0 || hadDump) {
+      previousData = join(dataDir, `pre-restore-${compactTimestamp(now)}`);
+      await mkdir(join(previousData, APPEND_DIRNAME), { recursive: true });
+      for (const file of oldAofFiles)
+        await link(join(aofDir, file), join(previousData, APPEND_DIRNAME, file));
+      if (hadDump) await link(join(dataDir, DUMP_NAME), join(previousData, DUMP_NAME));
+    }
+
+    // 3. The snapshot becomes the base of a new manifest, beside the old files.
+    await mkdir(aofDir, { recursive: true });
+    await rename(partial, join(aofDir, base.file));
+    await writeFile(join(aofDir, incr.file), '');
+    await writeDurably(`${manifestPath}.restore-tmp`, formatManifest(entries));
+
+    // 4. The switch: one rename.
+    await rename(`${manifestPath}.restore-tmp`, manifestPath);
+    await syncDirectory(aofDir);
+  } catch (error) {
+    // Before the switch the old manifest still names the old files: Redis loads the old data.
+    for (const file of [
+      partial,
+      join(aofDir, base.file),
+      join(aofDir, incr.file),
+      `${manifestPath}.restore-tmp`,
+    ]) {
+      await rm(file, { force: true });
+    }
+    throw new RestoreError(
+      `installing ${source} into ${dataDir} failed, the old data is still in place: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+
+  // 5. Tidy up the old names; their data lives on in previousData. A failure here changes nothing
+  //    Redis loads (the manifest no longer names these files), so it is a warning, not a failure.
+  const warnings: string[] = [];
+  const keep = new Set([MANIFEST_NAME, base.file, incr.file]);
+  const leftovers = [
+    ...oldAofFiles.filter((file) => !keep.has(file)).map((file) => join(aofDir, file)),
+    ...(hadDump ? [join(dataDir, DUMP_NAME)] : []),
+  ];
+  for (const file of leftovers) {
+    await rm(file, { force: true }).catch((error: Error) =>
+      warnings.push(`could not remove ${file}: ${error.message}`),
+    );
+  }
+  await syncDirectory(dataDir).catch(() => undefined);
+  return { ...verification, installedAs: join(aofDir, base.file), previousData, warnings };
+}
+
+async function downloadVerified(
+  snapshot: Readable,
+  partial: string,
+  source: string,
+  maxVersion: number | undefined,
+): Promise<RdbVerification> {
+  const verifier = new RdbVerifier(maxVersion === undefined ? {} : { maxVersion });
+  try {
+    await pipeline(snapshot, verifier, createWriteStream(partial, { flags: 'wx' }));
+    const handle = await open(partial, 'r');
+    await handle.sync();
+    await handle.close();
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw new RestoreError(`snapshot ${source} refused, nothing was changed: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const result = verifier.result;
+  if (!result) {
+    await rm(partial, { force: true });
+    throw new RestoreError(`snapshot ${source} refused, nothing was changed: verification did not complete`);
+  }
+  return result;
+}
+
+/** Temp files of an earlier restore that was interrupted mid-download. */
+async function removeStalePartials(dataDir: string): Promise<void> {
+  for (const file of await readdir(dataDir)) {
+    if (file.startsWith(PARTIAL_PREFIX) && file.endsWith('.partial'))
+      await rm(join(dataDir, file), { force: true });
+  }
+}
+
+async function writeDurably(path: string, text: string): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,10 @@
+export { Crc64, crc64, trailerHex } from './crc64';
+export {
+  MAX_RDB_VERSION,
+  MIN_RDB_VERSION,
+  type RdbVerification,
+  RdbVerificationError,
+  RdbVerifier,
+  type RdbVerifierOptions,
+  verifyRdbFile,
+} from './verifier';

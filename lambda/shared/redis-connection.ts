@@ -1,0 +1,86 @@
+import type { ConnectionOptions } from 'node:tls';
+import type { RedisOptions } from 'ioredis';
+
+/**
+ * A Redis server and the credentials to use on it. The same target serves the ordinary commands
+ * (ioredis) and the raw replication stream. Never log it whole: it holds the password.
+ */
+export interface RedisTarget {
+  readonly host: string;
+  readonly port: number;
+  /** ACL user. @default the default user */
+  readonly username?: string;
+  /** @default no password (no AUTH) */
+  readonly password?: string;
+  /** TLS: true for the system trust store, or Node TLS options. @default false */
+  readonly tls?: boolean | ConnectionOptions;
+}
+
+/** The target without secrets, for logs and error messages: `backup@10.0.1.5:6379 (tls)`. */
+export function describeTarget(target: RedisTarget): string {
+  return `${target.username ?? 'default'}@${target.host}:${target.port}${target.tls ? ' (tls)' : ''}`;
+}
+
+/**
+ * Parses `redis://[user[:password]@]host[:port]` (or `rediss://` for TLS). Credentials are
+ * URL-decoded; a database path (`/0`) is accepted and ignored (a backup covers every database).
+ */
+export function parseRedisUrl(url: string): RedisTarget {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error('invalid Redis URL: expected redis://[user[:password]@]host[:port] or rediss://...');
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new Error(`invalid Redis URL scheme "${parsed.protocol}": expected redis: or rediss:`);
+  }
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (host === '') throw new Error('invalid Redis URL: no host');
+  const port = parsed.port === '' ? 6379 : Number(parsed.port);
+  const username = parsed.username === '' ? undefined : decodeURIComponent(parsed.username);
+  const password = parsed.password === '' ? undefined : decodeURIComponent(parsed.password);
+  return {
+    host,
+    port,
+    ...(username !== undefined && { username }),
+    ...(password !== undefined && { password }),
+    ...(parsed.protocol === 'rediss:' && { tls: true }),
+  };
+}
+
+export interface ConnectionSettings {
+  /** @default 5_000 */
+  readonly connectTimeoutMs?: number;
+  /** Per-command timeout. @default 10_000 */
+  readonly commandTimeoutMs?: number;
+  /** Reconnection attempts before giving up. @default 2 */
+  readonly maxReconnects?: number;
+}
+
+/**
+ * ioredis options that fail fast instead of hanging until the Lambda timeout: few bounded
+ * reconnects, no retry of a failed command, no offline queue (so connect explicitly with
+ * `lazyConnect` + `connect()`), and no CLIENT SETINFO (an ACL user may not be allowed it).
+ */
+export function ioredisOptions(target: RedisTarget, settings: ConnectionSettings = {}): RedisOptions {
+  const maxReconnects = settings.maxReconnects ?? 2;
+  const tls = target.tls === true ? {} : target.tls || undefined;
+  return {
+    host: target.host,
+    port: target.port,
+    ...(target.username !== undefined && { username: target.username }),
+    ...(target.password !== undefined && target.password !== '' && { password: target.password }),
+    // (Node sends the host as SNI and checks the certificate against it.)
+    ...(tls && { tls: { ...tls } }),
+    lazyConnect: true,
+    connectTimeout: settings.connectTimeoutMs ?? 5_000,
+    commandTimeout: settings.commandTimeoutMs ?? 10_000,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    enableReadyCheck: false,
+    disableClientInfo: true,
+    retryStrategy: (times: number) => (times > maxReconnects ? null : Math.min(times * 200, 1_000)),
+    reconnectOnError: () => false,
+  };
+}

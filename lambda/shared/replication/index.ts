@@ -1,0 +1,7 @@
+export {
+  openRdbStream,
+  type RdbFraming,
+  RdbStream,
+  type RdbStreamOptions,
+  ReplicationError,
+} from './rdb-stream';

@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Readable } from 'node:stream';
+import { installSnapshot, RestoreError } from '../../../lambda/restore/install-snapshot';
+import { RedisProcess } from '../../support/redis-process';
+import { makeTempDir, removeTempDir } from '../../support/temp-dir';
+import { dumpDatabase, expectSameDataset, populate } from '../helpers/dataset';
+import { fetchRdb } from '../helpers/rdb';
+
+/** sha256 of every file under `dir` (relative path -> hash): "the directory is untouched". */
+function fingerprint(dir: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  const walk = (path: string) => {
+    for (const entry of readdirSync(path)) {
+      const full = join(path, entry);
+      if (statSync(full).isDirectory()) walk(full);
+      else result[relative(dir, full)] = createHash('sha256').update(readFileSync(full)).digest('hex');
+    }
+  };
+  walk(dir);
+  return result;
+}
+
+describe('installSnapshot: the restore install step', () => {
+  let source: RedisProcess;
+  let snapshot: Buffer;
+  let expected: Awaited<ReturnType<typeof dumpDatabase>>;
+  let expectedDb1: Awaited<ReturnType<typeof dumpDatabase>>;
+  const dirs: string[] = [];
+  const servers: RedisProcess[] = [];
+
+  beforeAll(async () => {
+    source = await RedisProcess.start();
+    await populate(source.client(), source.client('default', { db: 1 }));
+    snapshot = await fetchRdb(source.port);
+    expected = await dumpDatabase(source.client());
+    expectedDb1 = await dumpDatabase(source.client('default', { db: 1 }));
+  });
+  afterAll(async () => {
+    await source.cleanup();
+  });
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await server.cleanup();
+    for (const dir of dirs.splice(0)) removeTempDir(dir);
+  });
+
+  function dataDir(): string {
+    const dir = makeTempDir('restore');
+    dirs.push(dir);
+    return dir;
+  }
+
+  /** Starts the project's Redis (production config, appendonly yes) on `dir`. */
+  async function startOn(dir: string): Promise<RedisProcess> {
+    const redis = await RedisProcess.start({ dataDir: dir });
+    servers.push(redis);
+    return redis;
+  }
+
+  /** A data directory in which the project's Redis ran and persisted `keys` old keys. */
+  async function dirWithOldData(keys = 100): Promise<string> {
+    const dir = dataDir();
+    const old = await startOn(dir);
+    const p = old.client().pipeline();
+    for (let i = 0; i < keys; i++) p.set(`old:${i}`, `old value ${i}`);
+    await p.exec();
+    await old.client().bgsave();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await old.stop()).toBe(0);
+    servers.splice(servers.indexOf(old), 1);
+    return dir;
+  }
+
+  it.each([
+    ['an empty data directory', async () => dataDir()],
+    ['a directory with an existing appendonlydir and dump.rdb', async () => dirWithOldData()],
+  ])('into %s: Redis with appendonly yes then holds exactly the snapshot', async (_case, makeDir) => {
+    const dir = await makeDir();
+    const result = await installSnapshot({
+      dataDir: dir,
+      snapshot: Readable.from([snapshot]),
+      source: 'test',
+    });
+    expect(result).toMatchObject({ bytes: snapshot.length, rdbVersion: 10, checksum: 'verified' });
+
+    const restored = await startOn(dir);
+    expect(await restored.client().config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+    expectSameDataset(await dumpDatabase(restored.client()), expected);
+    expectSameDataset(await dumpDatabase(restored.client('default', { db: 1 })), expectedDb1);
+    expect(await restored.client().exists('old:0')).toBe(0);
+  });
+
+  it('moves the old data aside into a dated folder, from which it can be brought back', async () => {
+    const dir = await dirWithOldData(50);
+    const before = fingerprint(dir);
+    const result = await installSnapshot({
+      dataDir: dir,
+      snapshot: Readable.from([snapshot]),
+      source: 'test',
+      now: new Date('2026-11-25T03:00:00Z'),
+    });
+    expect(result.previousData).toBe(join(dir, 'pre-restore-20261125T030000Z'));
+    // Every old file is in the folder, byte for byte.
+    const kept = fingerprint(result.previousData as string);
+    expect(kept).toEqual(before);
+    expect(existsSync(join(dir, 'dump.rdb'))).toBe(false);
+
+    // "Undo": put the kept appendonlydir back; Redis loads the old data again.
+    const undoDir = dataDir();
+    mkdirSync(join(undoDir, 'appendonlydir'));
+    for (const file of readdirSync(join(result.previousData as string, 'appendonlydir'))) {
+      writeFileSync(
+        join(undoDir, 'appendonlydir', file),
+        readFileSync(join(result.previousData as string, 'appendonlydir', file)),
+      );
+    }
+    const undone = await startOn(undoDir);
+    expect(await undone.client().dbsize()).toBe(50);
+    expect(await undone.client().get('old:7')).toBe('old value 7');
+  });
+
+  function flipped(at: number): Buffer {
+    const copy = Buffer.from(snapshot);
+    copy[at] = (copy[at] as number) ^ 0x01;
+    return copy;
+  }
+
+  it.each([
+    ['a snapshot with one flipped byte', () => flipped(Math.floor(snapshot.length / 2)), /checksum|CRC/i],
+    ['a truncated snapshot', () => snapshot.subarray(0, snapshot.length - 100), /truncated/],
+    [
+      'a snapshot in a newer RDB format (Redis 7.4 writes 12)',
+      () => Buffer.concat([Buffer.from('REDIS0012'), snapshot.subarray(9)]),
+      /version 12/,
+    ],
+    ['something that is not an RDB', () => Buffer.from('<html>Access Denied</html>'), /not an RDB/],
+  ])('refuses %s and leaves every file untouched', async (_case, makeBytes, message) => {
+    const dir = await dirWithOldData(20);
+    const before = fingerprint(dir);
+    const attempt = installSnapshot({
+      dataDir: dir,
+      snapshot: Readable.from([makeBytes()]),
+      source: 's3://b/k',
+    });
+    await expect(attempt).rejects.toThrow(RestoreError);
+    await expect(attempt).rejects.toThrow(message);
+    await expect(attempt).rejects.toThrow(/snapshot s3:\/\/b\/k refused, nothing was changed/);
+    expect(fingerprint(dir)).toEqual(before);
+    const redis = await startOn(dir);
+    expect(await redis.client().dbsize()).toBe(20);
+  });
+
+  it('leaves the old data in place when the download breaks off midway', async () => {
+    const dir = await dirWithOldData(30);
+    const before = fingerprint(dir);
+    const half = snapshot.subarray(0, Math.floor(snapshot.length / 2));
+    const broken = new Readable({
+      read() {
+        this.push(half);
+        this.destroy(new Error('socket hang up'));
+      },
+    });
+    await expect(installSnapshot({ dataDir: dir, snapshot: broken, source: 'test' })).rejects.toThrow(
+      /refused, nothing was changed: socket hang up/,
+    );
+    expect(fingerprint(dir)).toEqual(before);
+  });
+
+  it('refuses to install under a running Redis', async () => {
+    const dir = dataDir();
+    await startOn(dir);
+    await expect(
+      installSnapshot({ dataDir: dir, snapshot: Readable.from([snapshot]), source: 'test' }),
+    ).rejects.toThrow(/redis-server \(pid \d+\) is running on/);
+  });
+});
