@@ -10,5 +10,5 @@ export {
   runBackup,
 } from './backup';
 export { countKeys, type RedisFacts, readRedisFacts } from './redis-facts';
-export { parseSnapshotKey, snapshotKey, stagePrefix } from './snapshot-key';
+export { DEFAULT_SNAPSHOT_PREFIX, parseSnapshotKey, snapshotKey, stagePrefix } from './snapshot-key';
 export { type ListSnapshotsOptions, listSnapshots, type SnapshotInfo } from './snapshots';

@@ -45,3 +45,6 @@ export function parseSnapshotKey(key: string): { stage: string; time: Date } | u
   if (Number.isNaN(time.getTime())) return undefined;
   return { stage, time };
 }
+
+/** The key prefix the backup function writes under, and the commands' default `--prefix`. */
+export const DEFAULT_SNAPSHOT_PREFIX = 'snapshots';

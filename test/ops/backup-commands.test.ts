@@ -1,0 +1,152 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runOps, S3RVER_ENV } from '../support/ops-cli';
+import { freePort } from '../support/ports';
+import { PASSWORDS, RedisProcess } from '../support/redis-process';
+import { S3Server } from '../support/s3-server';
+
+// The backup core as an operator's command: `npm run -s ops -- backup | snapshots | verify`.
+describe('ops backup, snapshots, verify', () => {
+  let redis: RedisProcess;
+  let s3: S3Server;
+  const asBackupUser = { ...S3RVER_ENV, REDISCLI_AUTH: PASSWORDS.backup };
+
+  beforeAll(async () => {
+    [redis, s3] = await Promise.all([RedisProcess.start(), S3Server.start()]);
+    const p = redis.client().pipeline();
+    for (let i = 0; i < 500; i++) p.set(`key:${i}`, `value ${i}`);
+    await p.exec();
+  });
+  afterAll(async () => {
+    await Promise.all([redis.cleanup(), s3.cleanup()]);
+  });
+
+  function backupArgs(...extra: string[]): string[] {
+    return [
+      'backup',
+      '--redis-url',
+      `redis://backup@127.0.0.1:${redis.port}`,
+      '--bucket',
+      s3.bucket,
+      '--endpoint-url',
+      s3.endpoint,
+      ...extra,
+    ];
+  }
+
+  it('backup: streams a verified snapshot to S3 and ends stdout with one JSON line', async () => {
+    const result = await runOps(backupArgs('--stage', 'dev'), asBackupUser);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    const summary = JSON.parse(lines[lines.length - 1] as string);
+    expect(summary).toMatchObject({
+      bucket: s3.bucket,
+      key: expect.stringMatching(/^snapshots\/dev\/\d{4}\/\d{2}\/\d{2}\/\d{8}T\d{6}Z\.rdb$/),
+      bytes: expect.any(Number),
+      crc64: expect.stringMatching(/^[0-9a-f]{16}$/),
+      rdbVersion: 10,
+      durationMs: expect.any(Number),
+      keys: 500,
+    });
+    expect(await s3.listKeys()).toContain(summary.key);
+    // The password travelled in REDISCLI_AUTH only: it is in no output.
+    expect(result.stdout + result.stderr).not.toContain(PASSWORDS.backup);
+  });
+
+  it('snapshots: lists snapshots newest first with time, size and key count', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // keys have a 1 s resolution
+    const second = await runOps(backupArgs('--stage', 'dev'), asBackupUser);
+    expect(second.code).toBe(0);
+    const newest = JSON.parse(second.stdout.trim()).key as string;
+
+    const table = await runOps(
+      ['snapshots', '--bucket', s3.bucket, '--endpoint-url', s3.endpoint],
+      S3RVER_ENV,
+    );
+    expect(table.code).toBe(0);
+    const rows = table.stdout.trim().split('\n');
+    expect(rows[0]).toMatch(/^KEY\s+TIME \(UTC\)\s+SIZE\s+KEYS$/);
+    expect(rows[1]).toContain(newest);
+    expect(rows[1]).toMatch(/\s500$/);
+    expect(rows).toHaveLength(3);
+  });
+
+  it('verify: accepts a good RDB and rejects a corrupted one with the reason', async () => {
+    const listed = await runOps(
+      ['snapshots', '--bucket', s3.bucket, '--endpoint-url', s3.endpoint, '--json'],
+      S3RVER_ENV,
+    );
+    const { key } = JSON.parse(listed.stdout.split('\n')[0] as string);
+    const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+    const object = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+    const bytes = Buffer.from(
+      await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+    );
+    const good = join(redis.dataDir, 'good.rdb');
+    const bad = join(redis.dataDir, 'bad.rdb');
+    writeFileSync(good, bytes);
+    const corrupted = Buffer.from(bytes);
+    corrupted[20] = (corrupted[20] as number) ^ 0xff;
+    writeFileSync(bad, corrupted);
+
+    const ok = await runOps(['verify', good]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^OK .*good\.rdb: RDB format 10, \d+ bytes .*CRC64 [0-9a-f]{16} verified/);
+
+    const invalid = await runOps(['verify', bad]);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/^INVALID .*bad\.rdb: .*(CRC64|checksum)/i);
+
+    const missing = await runOps(['verify', join(redis.dataDir, 'nope.rdb')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/nope\.rdb: no such file/);
+  });
+
+  it('backup with a wrong password fails with a clear message and leaves no object', async () => {
+    const before = await s3.listKeys();
+    const result = await runOps(backupArgs('--stage', 'wrongpass'), {
+      ...S3RVER_ENV,
+      REDISCLI_AUTH: 'wrong-password-123456',
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /ops backup: backup of Redis backup@127\.0\.0\.1:\d+ .*failed: .*WRONGPASS/,
+    );
+    expect(await s3.listKeys()).toEqual(before);
+  });
+
+  it('backup to an unreachable Redis fails with a clear message', async () => {
+    const port = await freePort();
+    const result = await runOps(
+      [
+        'backup',
+        '--redis-url',
+        `redis://backup@127.0.0.1:${port}`,
+        '--bucket',
+        s3.bucket,
+        '--endpoint-url',
+        s3.endpoint,
+      ],
+      asBackupUser,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      new RegExp(`failed: .*(ECONNREFUSED|connect).*${port}|${port}.*(ECONNREFUSED|refused)`),
+    );
+  });
+
+  it.each([
+    [['backup', '--bucket', 'b', '--redis-url', 'redis://h', '--colour'], /Unknown option '--colour'/],
+    [['backup', '--bucket'], /--bucket <value>' argument missing/],
+    [['backup', '--bucket', 'b'], /--redis-url is required/],
+    [['backup', '--redis-url', 'http://h', '--bucket', 'b'], /--redis-url: invalid Redis URL scheme/],
+    [['snapshots'], /--bucket is required/],
+    [['verify'], /the RDB file to verify is missing/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ])('usage error %j: exit 2 and a message naming what is wrong', async (args, message) => {
+    const result = await runOps(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+});
