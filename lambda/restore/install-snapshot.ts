@@ -1,4 +1,5 @@
-import { createWriteStream, existsSync } from 'node:fs';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -147,12 +148,17 @@ async function downloadVerified(
   maxVersion: number | undefined,
 ): Promise<RdbVerification> {
   const verifier = new RdbVerifier(maxVersion === undefined ? {} : { maxVersion });
+  // The file is opened before streaming starts, and on failure removed only once the stream has
+  // closed it: otherwise a late open could re-create the temp file after its removal.
+  const handle = await open(partial, 'wx');
+  const file = handle.createWriteStream();
   try {
-    await pipeline(snapshot, verifier, createWriteStream(partial, { flags: 'wx' }));
-    const handle = await open(partial, 'r');
-    await handle.sync();
-    await handle.close();
+    await pipeline(snapshot, verifier, file);
+    const synced = await open(partial, 'r');
+    await synced.sync();
+    await synced.close();
   } catch (error) {
+    if (!file.closed) await once(file, 'close').catch(() => undefined);
     await rm(partial, { force: true });
     throw new RestoreError(`snapshot ${source} refused, nothing was changed: ${(error as Error).message}`, {
       cause: error,

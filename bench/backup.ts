@@ -1,0 +1,191 @@
+/**
+ * npm run bench:backup — this project's streaming backup against its peers, in one run, against
+ * the same local redis-server and the same local S3-compatible server (s3rver, own process):
+ *
+ *   ours      runBackup: replication stream -> verifier -> multipart upload (bundled, plain node)
+ *   two-step  `redis-cli --rdb file && aws s3 cp file s3://...` (the spec's backup recipe)
+ *   transfer  `redis-cli --rdb /dev/null`: the replication transfer alone, the lower bound
+ *
+ * Prints wall-time ratios and our peak RSS for each dataset size (BENCH_SIZES_MB, default
+ * "300,1024"). Targets: ours/two-step <= 0.75, ours/transfer <= 1.5, peak RSS <= 256 MiB and
+ * not growing with the dataset.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { freePort } from '../test/support/ports';
+import { PASSWORDS, REPO_ROOT, RedisProcess } from '../test/support/redis-process';
+import { makeTempDir, removeTempDir } from '../test/support/temp-dir';
+
+const BUCKET = 'bench';
+const S3_ENV = {
+  AWS_ACCESS_KEY_ID: 'S3RVER',
+  AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  AWS_DEFAULT_REGION: 'us-east-1',
+};
+/** Debian's awscli (the issue's peer); any `aws` on PATH otherwise. */
+const AWS_CLI = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
+const MiB = 1024 * 1024;
+
+interface Run {
+  readonly ms: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number | null;
+}
+
+function timed(command: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, args, {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ ms: performance.now() - started, stdout, stderr, code }));
+  });
+}
+
+function check(name: string, run: Run, ok: boolean): Run {
+  if (!ok) throw new Error(`${name} failed (exit ${run.code}): ${run.stderr || run.stdout}`);
+  return run;
+}
+
+async function startS3rver(directory: string): Promise<{ endpoint: string; process: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(
+    join(REPO_ROOT, 'node_modules/.bin/tsx'),
+    [join(__dirname, 'support/s3rver-main.ts'), String(port), directory, BUCKET],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+    child.on('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
+  });
+  return { endpoint: `http://127.0.0.1:${port}`, process: child };
+}
+
+/** Fills Redis with `megabytes` of incompressible 256 KiB strings (RDB ~ the same size). */
+async function populate(redis: RedisProcess, megabytes: number): Promise<void> {
+  const client = redis.client();
+  const count = Math.ceil((megabytes * MiB) / (256 * 1024));
+  for (let start = 0; start < count; start += 64) {
+    const pipeline = client.pipeline();
+    for (let i = start; i < Math.min(count, start + 64); i++)
+      pipeline.set(`bulk:${i}`, randomBytes(256 * 1024));
+    await pipeline.exec();
+  }
+}
+
+async function benchSize(megabytes: number, work: string, endpoint: string, runner: string) {
+  const redis = await RedisProcess.start({ env: { REDIS_MAXMEMORY: `${megabytes * 3}mb` } });
+  try {
+    await populate(redis, megabytes);
+    const auth = { REDISCLI_AUTH: PASSWORDS.backup };
+    const rdbArgs = ['-p', String(redis.port), '--user', 'backup', '--rdb'];
+
+    // redis-cli exits 1 after --rdb /dev/null (fsync on /dev/null fails) though the transfer succeeded.
+    const transfer = await timed('redis-cli', [...rdbArgs, '/dev/null'], auth);
+    check('redis-cli --rdb /dev/null', transfer, /Transfer finished with success/.test(transfer.stderr));
+
+    const file = join(work, `peer-${megabytes}.rdb`);
+    const dump = await timed('redis-cli', [...rdbArgs, file], auth);
+    check('redis-cli --rdb file', dump, dump.code === 0);
+    const copy = await timed(
+      AWS_CLI,
+      [
+        's3',
+        'cp',
+        file,
+        `s3://${BUCKET}/peer/${megabytes}.rdb`,
+        '--endpoint-url',
+        endpoint,
+        '--only-show-errors',
+      ],
+      S3_ENV,
+    );
+    check('aws s3 cp', copy, copy.code === 0);
+    removeTempDir(file);
+
+    const ours = await timed('node', [runner], {
+      ...auth,
+      BENCH_REDIS_PORT: String(redis.port),
+      BENCH_S3_ENDPOINT: endpoint,
+      BENCH_BUCKET: BUCKET,
+      ...S3_ENV,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    });
+    check('runBackup', ours, ours.code === 0);
+    const result = JSON.parse(ours.stdout.trim()) as { bytes: number; peakRssBytes: number };
+    return {
+      megabytes,
+      rdbMiB: result.bytes / MiB,
+      transferMs: transfer.ms,
+      twoStepMs: dump.ms + copy.ms,
+      oursMs: ours.ms,
+      peakRssMiB: result.peakRssBytes / MiB,
+    };
+  } finally {
+    await redis.cleanup();
+  }
+}
+
+async function main(): Promise<void> {
+  const sizes = (process.env.BENCH_SIZES_MB ?? '300,1024').split(',').map(Number);
+  const work = makeTempDir('bench-backup');
+  const runner = join(work, 'backup-main.js');
+  await build({
+    entryPoints: [join(__dirname, 'support/backup-main.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    outfile: runner,
+    logLevel: 'error',
+  });
+  const s3 = await startS3rver(join(work, 's3'));
+  try {
+    console.log(
+      `bench:backup  peer: ${AWS_CLI} s3 cp; S3: s3rver on loopback; sizes: ${sizes.join(', ')} MB\n`,
+    );
+    const rows = [];
+    for (const size of sizes) rows.push(await benchSize(size, work, s3.endpoint, runner));
+    console.log(
+      'size     RDB MiB  transfer s  two-step s  ours s  ours/two-step  ours/transfer  peak RSS MiB',
+    );
+    for (const row of rows) {
+      console.log(
+        [
+          `${row.megabytes} MB`.padEnd(8),
+          row.rdbMiB.toFixed(0).padStart(7),
+          (row.transferMs / 1000).toFixed(2).padStart(10),
+          (row.twoStepMs / 1000).toFixed(2).padStart(10),
+          (row.oursMs / 1000).toFixed(2).padStart(7),
+          (row.oursMs / row.twoStepMs).toFixed(2).padStart(14),
+          (row.oursMs / row.transferMs).toFixed(2).padStart(14),
+          row.peakRssMiB.toFixed(0).padStart(13),
+        ].join(' '),
+      );
+    }
+    console.log(
+      '\ntargets: ours/two-step <= 0.75, ours/transfer <= 1.5, peak RSS <= 256 MiB, flat across sizes',
+    );
+  } finally {
+    s3.process.kill('SIGTERM');
+    removeTempDir(work);
+  }
+}
+
+main().catch((error: Error) => {
+  console.error(`bench:backup: ${error.message}`);
+  process.exitCode = 1;
+});

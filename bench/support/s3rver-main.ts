@@ -1,0 +1,17 @@
+/**
+ * An s3rver in a process of its own, so that its CPU and memory are not counted as the
+ * measured backup's. Args: <port> <directory> <bucket>. Prints "ready" when listening.
+ */
+// s3rver ships no type declarations.
+const S3rver = require('s3rver');
+
+const [port, directory, bucket] = process.argv.slice(2);
+const server = new S3rver({
+  address: '127.0.0.1',
+  port: Number(port),
+  directory,
+  silent: true,
+  configureBuckets: [{ name: bucket }],
+});
+server.run().then(() => process.stdout.write('ready\n'));
+process.on('SIGTERM', () => server.close().then(() => process.exit(0)));

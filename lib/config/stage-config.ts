@@ -1,0 +1,103 @@
+/**
+ * The typed configuration of one deployment stage (dev, staging, prod).
+ *
+ * Each stage is a plain `const` object (`dev.ts`, `staging.ts`, `prod.ts`), validated once at the top
+ * of the app by `validateStageConfigs` (validate.ts) before any construct is created. Constructs never
+ * read context or environment variables: they get what they need from this object through props.
+ */
+
+/** Redis's eight `maxmemory-policy` values (redis.conf, "MEMORY MANAGEMENT"). */
+export const EVICTION_POLICIES = [
+  'noeviction',
+  'allkeys-lru',
+  'allkeys-lfu',
+  'allkeys-random',
+  'volatile-lru',
+  'volatile-lfu',
+  'volatile-random',
+  'volatile-ttl',
+] as const;
+
+export type EvictionPolicy = (typeof EVICTION_POLICIES)[number];
+
+/** Create a new VPC for this stage (private isolated subnets, VPC endpoints, flow logs, no NAT). */
+export interface NewVpcConfig {
+  readonly kind: 'new';
+  /** IPv4 CIDR of the VPC, /16 to /22 (each AZ gets one /24-or-smaller isolated subnet). */
+  readonly cidr: string;
+  /** Number of Availability Zones (EFS mount target + subnet in each), 2 or 3. */
+  readonly maxAzs: number;
+}
+
+/**
+ * Use an existing VPC, looked up by id at synth time (`Vpc.fromLookup`). Requires a concrete `account`
+ * and `region` and, on the first synth, AWS credentials (the result is cached in `cdk.context.json`,
+ * which should be committed so later synths, CI included, need no credentials).
+ */
+export interface ImportedVpcConfig {
+  readonly kind: 'imported';
+  /** The VPC id, `vpc-` followed by 8 or 17 hex digits. */
+  readonly vpcId: string;
+  /**
+   * Create the interface/gateway endpoints Redis needs (ECR, Logs, Secrets Manager, KMS, SSM
+   * messages, S3). Leave false when the VPC already has them (a VPC can hold only one endpoint with
+   * private DNS per service) or when its private subnets reach AWS through a NAT gateway.
+   */
+  readonly createEndpoints: boolean;
+}
+
+export type VpcConfig = NewVpcConfig | ImportedVpcConfig;
+
+export interface StageConfig {
+  /** Construct id of the Stage, also the deploy selector (`npx cdk deploy 'Dev/*'`). PascalCase. */
+  readonly stageName: string;
+  /** Lower-case name used in tags and DNS names (`dev`, `staging`, `prod`). */
+  readonly envName: string;
+  /**
+   * AWS account id (12 digits) to deploy to.
+   * @default CDK_DEFAULT_ACCOUNT (the CLI's current credentials); unset = environment-agnostic stack
+   */
+  readonly account?: string;
+  /**
+   * AWS region to deploy to, e.g. `eu-west-1`.
+   * @default CDK_DEFAULT_REGION (the CLI's profile or AWS_REGION); unset = environment-agnostic stack
+   */
+  readonly region?: string;
+  /** Create a VPC or use an existing one. */
+  readonly vpc: VpcConfig;
+  /** Fargate task CPU units (256 = 0.25 vCPU). Must form a Fargate-supported pair with `taskMemoryMiB`. */
+  readonly taskCpu: number;
+  /** Fargate task memory in MiB. */
+  readonly taskMemoryMiB: number;
+  /**
+   * Redis `maxmemory` (REDIS_MAXMEMORY), a Redis memory size such as `512mb` or `1gb`. At most 60% of
+   * the task memory, so a BGSAVE / AOF rewrite fork (copy-on-write) still fits in the task.
+   */
+  readonly maxmemory: string;
+  /** Redis `maxmemory-policy` (REDIS_MAXMEMORY_POLICY). See README, "allkeys-lru or noeviction". */
+  readonly maxmemoryPolicy: EvictionPolicy;
+  /** Security groups (`sg-...`) of existing consumers admitted on 6379, besides the exported client group. */
+  readonly clientSecurityGroupIds: readonly string[];
+  /** CIDRs admitted on 6379 (e.g. a peered VPC). Never 0.0.0.0/0 or ::/0; at most /8 (IPv4), /32 (IPv6) wide. */
+  readonly clientCidrs: readonly string[];
+  /** Hours between two backups (backup issue): a divisor of 24 (1, 2, 3, 4, 6, 8, 12, 24) or 168 (weekly). */
+  readonly backupIntervalHours: number;
+  /** UTC hour (0-23) of the first backup of the day (or of Sunday, for weekly backups). */
+  readonly backupStartHourUtc: number;
+  /** Days a backup is kept. Must cover at least two backup intervals. */
+  readonly backupRetentionDays: number;
+  /**
+   * E-mail address subscribed to the alarms (monitoring issue).
+   * @default no e-mail subscription
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Keep the data (file system, KMS key, secrets, log groups) when the stack is deleted, and turn on
+   * the stack's termination protection. Prod: true. Dev/staging: false (everything is destroyed).
+   */
+  readonly retainData: boolean;
+  /** Retention of the Redis, ECS Exec audit and VPC flow log groups, in days (a CloudWatch Logs value). */
+  readonly logRetentionDays: number;
+  /** Cloud Map private DNS namespace; Redis is reachable at `redis.<dnsNamespace>:6379`. */
+  readonly dnsNamespace: string;
+}

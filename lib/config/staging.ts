@@ -1,0 +1,20 @@
+import type { StageConfig } from './stage-config';
+
+/** Staging: production's shape, data destroyed with the stack. */
+export const stagingConfig: StageConfig = {
+  stageName: 'Staging',
+  envName: 'staging',
+  vpc: { kind: 'new', cidr: '10.20.0.0/16', maxAzs: 2 },
+  taskCpu: 512,
+  taskMemoryMiB: 1024,
+  maxmemory: '512mb',
+  maxmemoryPolicy: 'allkeys-lru',
+  clientSecurityGroupIds: [],
+  clientCidrs: [],
+  backupIntervalHours: 24,
+  backupStartHourUtc: 2,
+  backupRetentionDays: 7,
+  retainData: false,
+  logRetentionDays: 30,
+  dnsNamespace: 'staging.emailclient.internal',
+};

@@ -1,0 +1,98 @@
+import { Lazy, Stack } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+
+/**
+ * What a consumer needs to reach Redis. `RedisService` is one; code in another CDK app builds one
+ * from the Redis stack's outputs (README, "Connecting a consumer").
+ */
+export interface RedisEndpoint {
+  /** Private DNS name, `redis.<namespace>`. */
+  readonly hostName: string;
+  /** 6379. */
+  readonly port: number;
+  /** The group Redis admits on 6379. */
+  readonly clientSecurityGroup: ec2.ISecurityGroup;
+  /** REDIS_PASSWORD's secret; give it its `encryptionKey` so readers also get kms:Decrypt. */
+  readonly passwordSecret: secretsmanager.ISecret;
+}
+
+/** Options of `grantRedisConnect` / `RedisService.grantConnect`. */
+export interface GrantConnectOptions {
+  /**
+   * The container that gets REDIS_HOST, REDIS_PORT and REDIS_PASSWORD.
+   * @default the task definition's default (first essential) container
+   */
+  readonly containerName?: string;
+}
+
+/**
+ * Lets an ECS service (awsvpc: Fargate, or EC2 in awsvpc mode) use Redis as Celery broker, result
+ * backend and cache:
+ *
+ * - network: the service joins the endpoint's client security group (the group Redis admits);
+ * - password: the container gets REDIS_PASSWORD as an ECS secret (the task's execution role may read
+ *   the secret and decrypt it);
+ * - address: the container gets REDIS_HOST and REDIS_PORT.
+ *
+ * The consumer builds `CELERY_BROKER_URL=redis://:${REDIS_PASSWORD}@${REDIS_HOST}:${REDIS_PORT}/0` (and
+ * CELERY_RESULT_BACKEND) at start; the password is URL-safe (letters and digits).
+ */
+export function grantRedisConnect(
+  endpoint: RedisEndpoint,
+  consumer: ecs.BaseService,
+  options: GrantConnectOptions = {},
+): void {
+  const taskDefinition = consumer.taskDefinition;
+  if (taskDefinition.networkMode !== ecs.NetworkMode.AWS_VPC) {
+    throw new Error(
+      `grantRedisConnect: ${consumer.node.path} must use the awsvpc network mode to join a security group`,
+    );
+  }
+  const container = options.containerName
+    ? taskDefinition.findContainer(options.containerName)
+    : taskDefinition.defaultContainer;
+  if (!container) {
+    throw new Error(
+      `grantRedisConnect: ${consumer.node.path} has no container ${options.containerName ?? '(no default container)'}`,
+    );
+  }
+
+  // An ECS service's security groups are rendered when it is created; its `connections` are not.
+  // Join the client group there and render the service's list from `connections`, so the group shows
+  // up in the service's network configuration whenever this is called.
+  consumer.connections.addSecurityGroup(endpoint.clientSecurityGroup);
+  const cfnService = consumer.node.defaultChild as ecs.CfnService;
+  cfnService.addPropertyOverride(
+    'NetworkConfiguration.AwsvpcConfiguration.SecurityGroups',
+    Lazy.list({
+      produce: () => [...new Set(consumer.connections.securityGroups.map((group) => group.securityGroupId))],
+    }),
+  );
+
+  // Referenced by ARN from the consumer's side, and kms:Decrypt granted on the consumer's role:
+  // `ecs.Secret.fromSecretsManager(endpoint.passwordSecret)` would grant the decryption in the KEY's
+  // policy, naming the consumer's role, which makes the Redis stack depend on the consumer's stack
+  // (a cycle). The key policy already lets this account's principals decrypt through Secrets Manager.
+  const secretId = 'RedisPasswordSecret';
+  const secret =
+    (consumer.node.tryFindChild(secretId) as secretsmanager.ISecret | undefined) ??
+    secretsmanager.Secret.fromSecretCompleteArn(consumer, secretId, endpoint.passwordSecret.secretArn);
+  container.addSecret('REDIS_PASSWORD', ecs.Secret.fromSecretsManager(secret));
+  const key = endpoint.passwordSecret.encryptionKey;
+  if (key) {
+    taskDefinition.obtainExecutionRole().addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [key.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(consumer).region}.amazonaws.com` },
+        },
+      }),
+    );
+  }
+  container.addEnvironment('REDIS_HOST', endpoint.hostName);
+  container.addEnvironment('REDIS_PORT', String(endpoint.port));
+}

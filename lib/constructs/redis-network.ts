@@ -1,0 +1,113 @@
+import type { RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { VpcConfig } from '../config/stage-config';
+
+export interface RedisNetworkProps {
+  /** Create a VPC, or import one by id. */
+  readonly vpc: VpcConfig;
+  /** Encrypts the flow log group. */
+  readonly kmsKey: kms.IKey;
+  /** Retention of the flow log group. */
+  readonly logRetention: logs.RetentionDays;
+  /** DESTROY or RETAIN for the flow log group. */
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * Where Redis runs: private subnets with no route to the internet.
+ *
+ * A new VPC has only PRIVATE_ISOLATED subnets: no internet gateway, no NAT. Everything the task and
+ * the project's functions call goes through VPC endpoints instead: ECR (api + dkr) and S3 (gateway,
+ * image layers and later the backups) to pull the image, CloudWatch Logs for the awslogs driver,
+ * Secrets Manager for the passwords, SSM Messages + KMS for encrypted ECS Exec sessions. Nothing in
+ * the VPC can reach the internet, and nothing from the internet can reach Redis. Cost: about
+ * USD 7/month per interface endpoint and AZ, in exchange for no NAT gateway and no egress path.
+ *
+ * Flow logs (all traffic) go to a KMS-encrypted CloudWatch log group.
+ */
+export class RedisNetwork extends Construct {
+  /** The VPC. */
+  public readonly vpc: ec2.IVpc;
+  /** The subnets Redis, its file system's mount targets and the project's functions use. */
+  public readonly subnets: ec2.SubnetSelection;
+  /** The VPC flow log group (new VPC only). */
+  public readonly flowLogGroup?: logs.LogGroup;
+  /** Security group of the interface endpoints (when this construct creates them). */
+  public readonly endpointSecurityGroup?: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: RedisNetworkProps) {
+    super(scope, id);
+    let createEndpoints: boolean;
+    if (props.vpc.kind === 'new') {
+      const vpc = new ec2.Vpc(this, 'Vpc', {
+        ipAddresses: ec2.IpAddresses.cidr(props.vpc.cidr),
+        maxAzs: props.vpc.maxAzs,
+        natGateways: 0,
+        subnetConfiguration: [{ name: 'Redis', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
+        // The VPC's default security group gets no rules (a custom resource strips the defaults).
+        restrictDefaultSecurityGroup: true,
+      });
+      this.flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
+        encryptionKey: props.kmsKey,
+        retention: props.logRetention,
+        removalPolicy: props.removalPolicy,
+      });
+      vpc.addFlowLog('FlowLog', {
+        destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),
+        trafficType: ec2.FlowLogTrafficType.ALL,
+      });
+      this.vpc = vpc;
+      this.subnets = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+      createEndpoints = true;
+    } else {
+      // Needs a concrete account/region and a context lookup (cached in cdk.context.json);
+      // validateStageConfig enforces the former. Flow logs are the VPC owner's business.
+      this.vpc = ec2.Vpc.fromLookup(this, 'Vpc', { vpcId: props.vpc.vpcId });
+      // Default selection: the private subnets (with egress if there are any, else isolated).
+      this.subnets = {};
+      createEndpoints = props.vpc.createEndpoints;
+    }
+
+    if (createEndpoints) {
+      this.vpc.addGatewayEndpoint('S3Endpoint', {
+        service: ec2.GatewayVpcEndpointAwsService.S3,
+        subnets: [this.subnets],
+      });
+      const interfaceEndpoints: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
+        EcrApiEndpoint: ec2.InterfaceVpcEndpointAwsService.ECR,
+        EcrDockerEndpoint: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+        LogsEndpoint: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+        SecretsManagerEndpoint: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+        SsmMessagesEndpoint: ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES,
+        KmsEndpoint: ec2.InterfaceVpcEndpointAwsService.KMS,
+      };
+      // Every workload of the VPC (Redis, the project's functions, the email service's tasks) needs
+      // these endpoints, so their one security group admits HTTPS from the VPC's CIDR, written as a
+      // literal (the configured CIDR, or the looked-up one) rather than a CloudFormation reference.
+      // Endpoints never open connections: no egress.
+      const vpcCidr = props.vpc.kind === 'new' ? props.vpc.cidr : this.vpc.vpcCidrBlock;
+      this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+        vpc: this.vpc,
+        description: `Interface VPC endpoints: HTTPS from ${vpcCidr}`,
+        allowAllOutbound: false,
+      });
+      this.endpointSecurityGroup.addIngressRule(
+        ec2.Peer.ipv4(vpcCidr),
+        ec2.Port.tcp(443),
+        `HTTPS from ${vpcCidr}`,
+      );
+      for (const [endpointId, service] of Object.entries(interfaceEndpoints)) {
+        this.vpc.addInterfaceEndpoint(endpointId, {
+          service,
+          subnets: this.subnets,
+          privateDnsEnabled: true,
+          open: false,
+          securityGroups: [this.endpointSecurityGroup],
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Construct } from 'constructs';
+
+/** The port Redis listens on (docker/redis/redis.conf). */
+export const REDIS_PORT = 6379;
+
+export interface RedisSecurityGroupsProps {
+  /** The VPC. */
+  readonly vpc: ec2.IVpc;
+  /** Security group of the file system's mount targets: admits the Redis task on 2049. */
+  readonly fileSystemSecurityGroup: ec2.ISecurityGroup;
+  /** Existing security groups (`sg-...`) admitted on 6379 (stage config). */
+  readonly clientSecurityGroupIds: readonly string[];
+  /** CIDRs admitted on 6379 (stage config; never 0.0.0.0/0 or ::/0). */
+  readonly clientCidrs: readonly string[];
+}
+
+/**
+ * Who may talk to whom:
+ *
+ * - `redisSecurityGroup` (the Redis task) admits 6379 ONLY from `clientSecurityGroup`, from
+ *   `functionsSecurityGroup` and from the stage's configured client groups and CIDRs. Its egress is
+ *   443 (VPC endpoints and the S3 gateway endpoint, to pull the image, send logs, read secrets, run
+ *   ECS Exec) and 2049 to the file system's group. 443 goes to any address because the S3 gateway
+ *   endpoint's addresses are an AWS-managed prefix list that can only be looked up per account and
+ *   region; in the isolated subnets of the new VPC there is no route to anywhere else anyway.
+ * - `clientSecurityGroup` is what a consumer joins (exported as a stack output, used by
+ *   `RedisService.grantConnect`): no ingress, egress only to Redis on 6379.
+ * - `functionsSecurityGroup` is for the project's own backup / metrics / restore functions: egress
+ *   6379 to Redis and 443 to the endpoints (S3 for backups, Secrets Manager for the passwords).
+ *   Later constructs add what they need (e.g. the restore function's 2049 to the file system).
+ * - The file system's group admits 2049 from the Redis task only.
+ */
+export class RedisSecurityGroups extends Construct {
+  /** The Redis task's group. */
+  public readonly redisSecurityGroup: ec2.SecurityGroup;
+  /** Consumers join this group to reach Redis. */
+  public readonly clientSecurityGroup: ec2.SecurityGroup;
+  /** The project's backup/metrics/restore functions join this group. */
+  public readonly functionsSecurityGroup: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: RedisSecurityGroupsProps) {
+    super(scope, id);
+    const redisPort = ec2.Port.tcp(REDIS_PORT);
+    const https = ec2.Port.tcp(443);
+
+    this.redisSecurityGroup = new ec2.SecurityGroup(this, 'Redis', {
+      vpc: props.vpc,
+      description: 'Redis task: 6379 from the client and functions groups and configured peers',
+      allowAllOutbound: false,
+    });
+    this.clientSecurityGroup = new ec2.SecurityGroup(this, 'Client', {
+      vpc: props.vpc,
+      description: 'Redis clients: members may connect to Redis on 6379',
+      allowAllOutbound: false,
+    });
+    this.functionsSecurityGroup = new ec2.SecurityGroup(this, 'Functions', {
+      vpc: props.vpc,
+      description: 'Redis backup, metrics and restore functions',
+      allowAllOutbound: false,
+    });
+
+    // Ingress to Redis. Each connections.allowFrom also adds the matching egress rule on the peer.
+    // Not for the client group: a group-to-group egress rule becomes a separate resource, and CDK
+    // then drops the group's placeholder inline rule, which leaves EC2's default "all outbound" rule
+    // in place, and every consumer joining the group would gain unrestricted egress. So the client
+    // group keeps its placeholder and gets its one egress rule as a standalone resource.
+    this.redisSecurityGroup.addIngressRule(
+      this.clientSecurityGroup,
+      redisPort,
+      'Redis from the client group',
+    );
+    new ec2.CfnSecurityGroupEgress(this, 'ClientToRedis', {
+      groupId: this.clientSecurityGroup.securityGroupId,
+      ipProtocol: 'tcp',
+      fromPort: REDIS_PORT,
+      toPort: REDIS_PORT,
+      destinationSecurityGroupId: this.redisSecurityGroup.securityGroupId,
+      description: 'Redis (6379) only',
+    });
+    this.redisSecurityGroup.connections.allowFrom(
+      this.functionsSecurityGroup,
+      redisPort,
+      'Redis from the backup/metrics functions',
+    );
+    props.clientSecurityGroupIds.forEach((securityGroupId, index) => {
+      const peer = ec2.SecurityGroup.fromSecurityGroupId(this, `ConfiguredClient${index}`, securityGroupId, {
+        mutable: false,
+      });
+      this.redisSecurityGroup.addIngressRule(
+        peer,
+        redisPort,
+        `Redis from configured client group ${securityGroupId}`,
+      );
+    });
+    for (const cidr of props.clientCidrs) {
+      const peer = cidr.includes(':') ? ec2.Peer.ipv6(cidr) : ec2.Peer.ipv4(cidr);
+      this.redisSecurityGroup.addIngressRule(peer, redisPort, `Redis from configured client CIDR ${cidr}`);
+    }
+
+    // Redis to its file system and to the AWS APIs (through the VPC endpoints).
+    props.fileSystemSecurityGroup.connections.allowFrom(
+      this.redisSecurityGroup,
+      ec2.Port.tcp(2049),
+      'NFS from Redis',
+    );
+    this.redisSecurityGroup.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      https,
+      'HTTPS to the VPC endpoints (ECR, S3, Logs...)',
+    );
+    this.functionsSecurityGroup.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      https,
+      'HTTPS to the VPC endpoints (S3, Secrets)',
+    );
+  }
+}

@@ -1,0 +1,311 @@
+import * as path from 'node:path';
+import { Annotations, Duration, type RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as efs from 'aws-cdk-lib/aws-efs';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
+import { Construct } from 'constructs';
+import type { EvictionPolicy } from '../config/stage-config';
+import { isEvictingPolicy } from '../config/validate';
+import { acknowledgeWildcardResource } from './nag';
+import { type GrantConnectOptions, grantRedisConnect, type RedisEndpoint } from './redis-consumer';
+import type { RedisDiscovery } from './redis-discovery';
+import type { RedisSecrets } from './redis-secrets';
+import { REDIS_PORT, type RedisSecurityGroups } from './redis-security-groups';
+import { REDIS_GID, REDIS_UID, type RedisStorage } from './redis-storage';
+
+/** The project's Redis image (Dockerfile, redis.conf, entrypoint, health check). */
+export const REDIS_IMAGE_DIRECTORY = path.join(__dirname, '..', '..', 'docker', 'redis');
+
+/** Name of the Redis container (for `aws ecs execute-command --container`). */
+export const REDIS_CONTAINER_NAME = 'redis';
+
+/** Id of the warning emitted when the eviction policy can evict Celery's keys. */
+export const EVICTION_WARNING_ID = 'emailclient:redis-evicting-maxmemory-policy';
+
+export interface RedisServiceProps {
+  /** Lower-case stage name (`dev`, `staging`, `prod`). */
+  readonly envName: string;
+  /** The VPC. */
+  readonly vpc: ec2.IVpc;
+  /** Subnets of the task (private, no public IP). */
+  readonly subnets: ec2.SubnetSelection;
+  /** The stage's KMS key (log groups, ECS Exec sessions). */
+  readonly kmsKey: kms.IKey;
+  /** The three passwords, injected as ECS secrets. */
+  readonly secrets: RedisSecrets;
+  /** The EFS file system and access point mounted at /data. */
+  readonly storage: RedisStorage;
+  /** The task's, the clients' and the functions' security groups. */
+  readonly securityGroups: RedisSecurityGroups;
+  /** The Cloud Map namespace Redis registers in. */
+  readonly discovery: RedisDiscovery;
+  /** Fargate CPU units (validated against `taskMemoryMiB`). */
+  readonly taskCpu: number;
+  /** Fargate memory in MiB. */
+  readonly taskMemoryMiB: number;
+  /** REDIS_MAXMEMORY, e.g. `512mb`. */
+  readonly maxmemory: string;
+  /** REDIS_MAXMEMORY_POLICY. */
+  readonly maxmemoryPolicy: EvictionPolicy;
+  /** Retention of the Redis and ECS Exec audit log groups. */
+  readonly logRetention: logs.RetentionDays;
+  /** DESTROY or RETAIN for the log groups. */
+  readonly removalPolicy: RemovalPolicy;
+  /**
+   * Directory of the image to build.
+   * @default the project's docker/redis
+   */
+  readonly imageDirectory?: string;
+}
+
+/**
+ * Redis 7 on ECS Fargate: exactly one task, built from docker/redis, with its data on EFS.
+ *
+ * - Deployments never run two Redis processes on the same data: desired count 1, minimum healthy 0%,
+ *   maximum 100% (the old task stops before the new one starts; Redis takes no lock on its data
+ *   directory and two writers corrupt the AOF), AZ rebalancing off, circuit breaker with rollback.
+ * - The spec's health check (30 s / 10 s / 5 s / 3), a 120 s stop timeout (Fargate's maximum) so
+ *   Redis can fsync and save on SIGTERM, an init process that forwards signals.
+ * - Passwords come from Secrets Manager as ECS `secrets`; only non-secret settings are plain env.
+ * - ECS Exec is on, its sessions KMS-encrypted and logged to an encrypted audit log group.
+ * - Registered in Cloud Map: clients use `hostName`:`port`.
+ *
+ * Later constructs (backup, monitoring, restore) get everything they need from the public fields.
+ */
+export class RedisService extends Construct implements RedisEndpoint {
+  /** The VPC. */
+  public readonly vpc: ec2.IVpc;
+  /** Subnets of the task; the project's functions use the same. */
+  public readonly subnets: ec2.SubnetSelection;
+  /** The ECS cluster. */
+  public readonly cluster: ecs.Cluster;
+  /** The Fargate service. */
+  public readonly service: ecs.FargateService;
+  /** The task definition. */
+  public readonly taskDefinition: ecs.FargateTaskDefinition;
+  /** The Redis container. */
+  public readonly container: ecs.ContainerDefinition;
+  /** The file system mounted at /data. */
+  public readonly fileSystem: efs.FileSystem;
+  /** The access point Redis mounts (uid 999, gid 1000, /redis). */
+  public readonly accessPoint: efs.AccessPoint;
+  /** The file system's security group (admit a restore function on 2049). */
+  public readonly fileSystemSecurityGroup: ec2.SecurityGroup;
+  /** The three password secrets. */
+  public readonly secrets: RedisSecrets;
+  /** REDIS_PASSWORD's secret (the `default` user), what consumers read. */
+  public readonly passwordSecret: secretsmanager.ISecret;
+  /** The Redis task's security group. */
+  public readonly redisSecurityGroup: ec2.SecurityGroup;
+  /** Consumers join this group to reach Redis on 6379. */
+  public readonly clientSecurityGroup: ec2.SecurityGroup;
+  /** The project's backup/metrics functions join this group (admitted on 6379). */
+  public readonly functionsSecurityGroup: ec2.SecurityGroup;
+  /** The stage's KMS key. */
+  public readonly kmsKey: kms.IKey;
+  /** Redis's log group. */
+  public readonly logGroup: logs.LogGroup;
+  /** The ECS Exec session audit log group. */
+  public readonly execLogGroup: logs.LogGroup;
+  /** The Cloud Map service Redis is registered in. */
+  public readonly cloudMapService: servicediscovery.IService;
+  /** Private DNS name of Redis, `redis.<namespace>`. */
+  public readonly hostName: string;
+  /** Redis's port, 6379. */
+  public readonly port: number = REDIS_PORT;
+
+  constructor(scope: Construct, id: string, props: RedisServiceProps) {
+    super(scope, id);
+    this.vpc = props.vpc;
+    this.subnets = props.subnets;
+    this.kmsKey = props.kmsKey;
+    this.secrets = props.secrets;
+    this.passwordSecret = props.secrets.password;
+    this.fileSystem = props.storage.fileSystem;
+    this.accessPoint = props.storage.accessPoint;
+    this.fileSystemSecurityGroup = props.storage.securityGroup;
+    this.redisSecurityGroup = props.securityGroups.redisSecurityGroup;
+    this.clientSecurityGroup = props.securityGroups.clientSecurityGroup;
+    this.functionsSecurityGroup = props.securityGroups.functionsSecurityGroup;
+    this.hostName = props.discovery.hostName;
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      encryptionKey: props.kmsKey,
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.execLogGroup = new logs.LogGroup(this, 'ExecAuditLogs', {
+      encryptionKey: props.kmsKey,
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc: props.vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENHANCED,
+      executeCommandConfiguration: {
+        kmsKey: props.kmsKey,
+        logging: ecs.ExecuteCommandLogging.OVERRIDE,
+        logConfiguration: { cloudWatchLogGroup: this.execLogGroup, cloudWatchEncryptionEnabled: true },
+      },
+    });
+
+    const volumeName = 'data';
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu: props.taskCpu,
+      memoryLimitMiB: props.taskMemoryMiB,
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.X86_64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
+      volumes: [
+        {
+          name: volumeName,
+          efsVolumeConfiguration: {
+            fileSystemId: this.fileSystem.fileSystemId,
+            transitEncryption: 'ENABLED',
+            authorizationConfig: { accessPointId: this.accessPoint.accessPointId, iam: 'ENABLED' },
+          },
+        },
+      ],
+    });
+    props.storage.grantReadWrite(this.taskDefinition.taskRole);
+
+    this.container = this.taskDefinition.addContainer('Redis', {
+      containerName: REDIS_CONTAINER_NAME,
+      image: ecs.ContainerImage.fromAsset(props.imageDirectory ?? REDIS_IMAGE_DIRECTORY, {
+        platform: Platform.LINUX_AMD64,
+      }),
+      essential: true,
+      // The image's redis user; the access point maps every request to it as well.
+      user: `${REDIS_UID}:${REDIS_GID}`,
+      portMappings: [{ containerPort: REDIS_PORT, protocol: ecs.Protocol.TCP, name: 'redis' }],
+      // Not secret: the entrypoint's settings. Every AWS stage is "production": the entrypoint then
+      // refuses to start without strong passwords.
+      environment: {
+        REDIS_ENV: 'production',
+        REDIS_MAXMEMORY: props.maxmemory,
+        REDIS_MAXMEMORY_POLICY: props.maxmemoryPolicy,
+      },
+      secrets: {
+        REDIS_PASSWORD: ecs.Secret.fromSecretsManager(props.secrets.password),
+        REDIS_BACKUP_PASSWORD: ecs.Secret.fromSecretsManager(props.secrets.backupPassword),
+        REDIS_MONITOR_PASSWORD: ecs.Secret.fromSecretsManager(props.secrets.monitorPassword),
+      },
+      healthCheck: {
+        command: ['CMD', '/usr/local/bin/redis-healthcheck'],
+        interval: Duration.seconds(30),
+        timeout: Duration.seconds(10),
+        startPeriod: Duration.seconds(5),
+        retries: 3,
+      },
+      stopTimeout: Duration.seconds(120),
+      linuxParameters: new ecs.LinuxParameters(this, 'LinuxParameters', { initProcessEnabled: true }),
+      // ECS Exec does not work with a read-only root file system (its agent writes inside the container).
+      readonlyRootFilesystem: false,
+      logging: ecs.LogDrivers.awsLogs({
+        logGroup: this.logGroup,
+        streamPrefix: 'redis',
+        // A slow CloudWatch Logs must never block Redis's writes to stdout.
+        mode: ecs.AwsLogDriverMode.NON_BLOCKING,
+        maxBufferSize: Size.mebibytes(25),
+      }),
+    });
+    this.container.addMountPoints({ containerPath: '/data', sourceVolume: volumeName, readOnly: false });
+    Validations.of(this.taskDefinition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason:
+        'The plain environment holds only non-secret settings (REDIS_ENV, REDIS_MAXMEMORY, REDIS_MAXMEMORY_POLICY); ' +
+        'all three passwords are injected from Secrets Manager as ECS secrets.',
+    });
+
+    this.service = new ecs.FargateService(this, 'Service', {
+      cluster: this.cluster,
+      taskDefinition: this.taskDefinition,
+      desiredCount: 1,
+      minHealthyPercent: 0,
+      maxHealthyPercent: 100,
+      circuitBreaker: { enable: true, rollback: true },
+      availabilityZoneRebalancing: ecs.AvailabilityZoneRebalancing.DISABLED,
+      // 1.4.0 is the first platform version with EFS volumes.
+      platformVersion: ecs.FargatePlatformVersion.VERSION1_4,
+      assignPublicIp: false,
+      vpcSubnets: props.subnets,
+      securityGroups: [this.redisSecurityGroup],
+      enableExecuteCommand: true,
+      propagateTags: ecs.PropagatedTagSource.SERVICE,
+      cloudMapOptions: {
+        cloudMapNamespace: props.discovery.namespace,
+        name: props.discovery.serviceName,
+        dnsRecordType: servicediscovery.DnsRecordType.A,
+        // Short, so clients find the replacement task soon after a deployment or a task failure.
+        dnsTtl: Duration.seconds(10),
+      },
+    });
+    this.acknowledgeEcsRequirements();
+
+    // Start Redis only when the mount targets are usable, or the first task fails to mount /data.
+    this.service.node.addDependency(this.fileSystem.mountTargetsAvailable);
+    const cloudMapService = this.service.cloudMapService;
+    if (!cloudMapService) throw new Error('RedisService: the Fargate service has no Cloud Map service');
+    this.cloudMapService = cloudMapService;
+
+    if (isEvictingPolicy(props.maxmemoryPolicy)) {
+      Annotations.of(this).addWarningV2(
+        EVICTION_WARNING_ID,
+        evictionWarning(props.envName, props.maxmemoryPolicy),
+      );
+    }
+  }
+
+  /**
+   * cdk-nag AwsSolutions-IAM5 findings that come from what ECS itself requires, each acknowledged
+   * on the one role it is about. (Called after the service exists: ECS Exec adds its grants then.)
+   */
+  private acknowledgeEcsRequirements(): void {
+    Validations.of(this.taskDefinition.obtainExecutionRole()).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'ecr:GetAuthorizationToken, which the execution role needs to pull the image, has no resource-level ' +
+        'permissions (the pull actions themselves are scoped to the CDK asset repository).',
+    });
+    Validations.of(this.taskDefinition.taskRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'ECS Exec: ssmmessages:CreateControlChannel/CreateDataChannel/OpenControlChannel/OpenDataChannel and ' +
+        'logs:DescribeLogGroups have no resource-level permissions (AWS ECS Exec documentation).',
+    });
+    acknowledgeWildcardResource(
+      this.taskDefinition.taskRole,
+      `arn:${Stack.of(this).partition}:logs:${Stack.of(this).region}:${Stack.of(this).account}:log-group:${this.execLogGroup.logGroupName}:*`,
+      'ECS Exec writes session transcripts to log streams it creates at run time in the audit log group; the ' +
+        'wildcard covers only the streams of that one log group.',
+    );
+  }
+
+  /**
+   * Lets an ECS service of the email platform use Redis: it joins `clientSecurityGroup`, its
+   * container gets REDIS_PASSWORD (ECS secret), REDIS_HOST and REDIS_PORT. See `grantRedisConnect`.
+   */
+  public grantConnect(consumer: ecs.BaseService, options: GrantConnectOptions = {}): void {
+    grantRedisConnect(this, consumer, options);
+  }
+}
+
+function evictionWarning(envName: string, policy: EvictionPolicy): string {
+  const common = `Redis (${envName}) uses maxmemory-policy ${policy} and is also the Celery broker and result backend. `;
+  const risk = policy.startsWith('allkeys-')
+    ? "When maxmemory is reached it can evict ANY key, including Celery's broker keys (kombu's _kombu.binding.* " +
+      'routing keys, queue lists, unacked hashes): tasks are then lost or silently stop being routed. '
+    : 'When maxmemory is reached it evicts keys that have a TTL, such as Celery task results (which can vanish ' +
+      'before they are read); once only keys without TTL remain, writes fail with OOM errors as with noeviction. ';
+  return (
+    `${common}${risk}noeviction is the safe alternative for a broker (writes fail loudly instead of losing ` +
+    'messages); if you keep an evicting policy, alarm on evicted_keys. See README, "allkeys-lru or noeviction".'
+  );
+}

@@ -1,0 +1,122 @@
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { StageConfig } from '../config/stage-config';
+import { RedisDiscovery } from '../constructs/redis-discovery';
+import { RedisKey } from '../constructs/redis-key';
+import { RedisNetwork } from '../constructs/redis-network';
+import { RedisSecrets } from '../constructs/redis-secrets';
+import { RedisSecurityGroups } from '../constructs/redis-security-groups';
+import { RedisService } from '../constructs/redis-service';
+import { RedisStorage } from '../constructs/redis-storage';
+
+export interface RedisStackProps extends StackProps {
+  /** The stage's validated configuration. */
+  readonly config: StageConfig;
+}
+
+/**
+ * Everything of one stage's Redis in ONE stack: network, key, secrets, storage, security groups,
+ * discovery and the service. One stack, because the stateful resources (file system, key, secrets)
+ * and what uses them would otherwise be tied together by cross-stack exports, which CloudFormation
+ * refuses to change while they are imported, and that blocks later refactors. Later issues add their
+ * Backup and Monitoring constructs here, next to `redis`.
+ *
+ * Construct ids are part of the logical ids of the stateful resources: renaming `Key`, `Secrets`,
+ * `Storage` (or their children) REPLACES them (new key, new passwords, new EMPTY file system).
+ * test/lib/logical-ids.test.ts pins them.
+ */
+export class RedisStack extends Stack {
+  /** The Redis service and everything it exposes to later constructs. */
+  public readonly redis: RedisService;
+
+  constructor(scope: Construct, id: string, props: RedisStackProps) {
+    super(scope, id, { ...props, terminationProtection: props.config.retainData });
+    const { config } = props;
+    const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // The config holds a CloudWatch-valid number of days (validated); RetentionDays uses the same numbers.
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+
+    const { key } = new RedisKey(this, 'Key', { envName: config.envName, removalPolicy });
+    const network = new RedisNetwork(this, 'Network', {
+      vpc: config.vpc,
+      kmsKey: key,
+      logRetention,
+      removalPolicy,
+    });
+    const secrets = new RedisSecrets(this, 'Secrets', {
+      envName: config.envName,
+      kmsKey: key,
+      removalPolicy,
+    });
+    const storage = new RedisStorage(this, 'Storage', {
+      vpc: network.vpc,
+      subnets: network.subnets,
+      kmsKey: key,
+      removalPolicy,
+    });
+    const securityGroups = new RedisSecurityGroups(this, 'SecurityGroups', {
+      vpc: network.vpc,
+      fileSystemSecurityGroup: storage.securityGroup,
+      clientSecurityGroupIds: config.clientSecurityGroupIds,
+      clientCidrs: config.clientCidrs,
+    });
+    const discovery = new RedisDiscovery(this, 'Discovery', {
+      vpc: network.vpc,
+      namespaceName: config.dnsNamespace,
+    });
+    this.redis = new RedisService(this, 'Redis', {
+      envName: config.envName,
+      vpc: network.vpc,
+      subnets: network.subnets,
+      kmsKey: key,
+      secrets,
+      storage,
+      securityGroups,
+      discovery,
+      taskCpu: config.taskCpu,
+      taskMemoryMiB: config.taskMemoryMiB,
+      maxmemory: config.maxmemory,
+      maxmemoryPolicy: config.maxmemoryPolicy,
+      logRetention,
+      removalPolicy,
+    });
+
+    // What consumers and operators need. Secret ARNs only, never a secret value.
+    const outputs: Record<string, { value: string; description: string }> = {
+      RedisHost: { value: this.redis.hostName, description: 'Private DNS name of Redis (Cloud Map)' },
+      RedisPort: { value: String(this.redis.port), description: 'Redis port' },
+      ClientSecurityGroupId: {
+        value: this.redis.clientSecurityGroup.securityGroupId,
+        description: 'Security group a consumer joins to reach Redis on 6379',
+      },
+      RedisPasswordSecretArn: {
+        value: secrets.password.secretArn,
+        description: 'Secret holding REDIS_PASSWORD (default user), for CELERY_BROKER_URL',
+      },
+      BackupPasswordSecretArn: {
+        value: secrets.backupPassword.secretArn,
+        description: 'Secret holding REDIS_BACKUP_PASSWORD (backup ACL user)',
+      },
+      MonitorPasswordSecretArn: {
+        value: secrets.monitorPassword.secretArn,
+        description: 'Secret holding REDIS_MONITOR_PASSWORD (monitor ACL user)',
+      },
+      KmsKeyArn: {
+        value: key.keyArn,
+        description: 'KMS key of the secrets (consumers in another app need kms:Decrypt on it)',
+      },
+      ClusterName: { value: this.redis.cluster.clusterName, description: 'ECS cluster (for ECS Exec)' },
+      ServiceName: { value: this.redis.service.serviceName, description: 'ECS service (for ECS Exec)' },
+      LogGroupName: {
+        value: this.redis.logGroup.logGroupName,
+        description: "Redis's log group (aws logs tail)",
+      },
+      ExecAuditLogGroupName: {
+        value: this.redis.execLogGroup.logGroupName,
+        description: 'ECS Exec session transcripts (audit)',
+      },
+    };
+    for (const [outputId, output] of Object.entries(outputs)) new CfnOutput(this, outputId, output);
+  }
+}

@@ -1,0 +1,109 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const REPO_ROOT = join(__dirname, '..', '..');
+const WORKFLOWS = join(REPO_ROOT, '.github', 'workflows');
+const workflowFiles = readdirSync(WORKFLOWS).filter((name) => /\.ya?ml$/.test(name));
+
+describe.each(workflowFiles)('.github/workflows/%s', (file) => {
+  it('is a valid GitHub Actions workflow (action-validator)', () => {
+    const result = spawnSync('npx', ['action-validator', join(WORKFLOWS, file)], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect({ status: result.status, output: `${result.stdout}${result.stderr}`.trim() }).toEqual({
+      status: 0,
+      output: '',
+    });
+  });
+
+  it('stores no AWS keys: AWS access is OIDC role assumption only', () => {
+    const text = readFileSync(join(WORKFLOWS, file), 'utf8');
+    expect(text).not.toMatch(
+      /aws-access-key-id|aws-secret-access-key|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY/,
+    );
+  });
+});
+
+/**
+ * The jobs of pipeline.yml, each as its block of text. The file is ours and keeps GitHub's usual
+ * layout (jobs at two spaces), which is all this needs; action-validator checks the schema.
+ */
+function jobs(text: string): Record<string, string> {
+  const body = text.slice(text.search(/^jobs:\s*$/m));
+  const result: Record<string, string> = {};
+  const headers = [...body.matchAll(/^ {2}([A-Za-z0-9_-]+):\s*$/gm)];
+  headers.forEach((header, index) => {
+    const end = headers[index + 1]?.index ?? body.length;
+    result[header[1] as string] = body.slice(header.index, end);
+  });
+  return result;
+}
+
+describe('pipeline.yml: synth once, promote the same assembly dev -> staging -> prod', () => {
+  const text = readFileSync(join(WORKFLOWS, 'pipeline.yml'), 'utf8');
+  const pipeline = jobs(text);
+
+  it('runs on pull requests and on pushes to main', () => {
+    expect(text).toMatch(/^on:\n {2}pull_request:\n {2}push:\n {4}branches: \[main\]$/m);
+  });
+
+  it('checks lint, types, tests and synth, with the system tools the tests need', () => {
+    const check = pipeline.check ?? '';
+    for (const step of [
+      'npm ci',
+      'npm run lint',
+      'npm run typecheck',
+      'npm test',
+      'npx cdk synth --quiet --output cdk.out',
+    ]) {
+      expect(check).toContain(`run: ${step}`);
+    }
+    expect(check).toMatch(/apt-get install .*redis-server redis-tools shellcheck docker-compose/);
+  });
+
+  it('synthesizes exactly once and uploads that assembly on main only', () => {
+    expect(text.match(/cdk synth/g)).toHaveLength(1);
+    expect(pipeline.check).toMatch(
+      /if: github\.event_name == 'push' && github\.ref == 'refs\/heads\/main'\n\s+uses: actions\/upload-artifact@v4\n\s+with:\n\s+name: cdk-assembly\n\s+path: cdk\.out/,
+    );
+  });
+
+  it.each([
+    ['deploy-dev', 'check', 'dev', 'Dev'],
+    ['deploy-staging', 'deploy-dev', 'staging', 'Staging'],
+    ['deploy-prod', 'deploy-staging', 'production', 'Prod'],
+  ])(
+    '%s needs %s, runs in environment %s and deploys %s/* from the downloaded assembly',
+    (job, needs, environment, stage) => {
+      const block = pipeline[job] ?? '';
+      expect(block).toMatch(new RegExp(`^ {4}needs: ${needs}$`, 'm'));
+      expect(block).toMatch(new RegExp(`^ {4}environment: ${environment}$`, 'm'));
+      expect(block).toMatch(
+        /uses: actions\/download-artifact@v4\n\s+with:\n\s+name: cdk-assembly\n\s+path: cdk\.out/,
+      );
+      expect(block).toContain(`run: npx cdk deploy --app cdk.out '${stage}/*' --require-approval never`);
+      expect(block).not.toMatch(/cdk synth/);
+      expect(block).toMatch(/permissions:\n\s+contents: read\n\s+id-token: write/);
+      expect(block).toMatch(
+        /uses: aws-actions\/configure-aws-credentials@v4\n\s+with:\n\s+role-to-assume: \$\{\{ vars\.AWS_DEPLOY_ROLE_ARN \}\}/,
+      );
+      // The download comes before the credentials, the credentials before the deploy.
+      expect(block.indexOf('download-artifact')).toBeLessThan(block.indexOf('configure-aws-credentials'));
+      expect(block.indexOf('configure-aws-credentials')).toBeLessThan(block.indexOf('cdk deploy'));
+    },
+  );
+
+  it('deploys only from main', () => {
+    expect(pipeline['deploy-dev']).toMatch(
+      /^ {4}if: github\.event_name == 'push' && github\.ref == 'refs\/heads\/main'$/m,
+    );
+    expect(Object.keys(pipeline).sort()).toEqual(['check', 'deploy-dev', 'deploy-prod', 'deploy-staging']);
+  });
+
+  it('grants no write permission by default', () => {
+    expect(text).toMatch(/^permissions:\n {2}contents: read\n\n/m);
+  });
+});

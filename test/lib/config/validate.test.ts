@@ -1,0 +1,355 @@
+import {
+  backupScheduleExpression,
+  devConfig,
+  FARGATE_CPU_MEMORY,
+  parseCidr,
+  parseRedisMemory,
+  prodConfig,
+  resolveEnvironment,
+  STAGE_CONFIGS,
+  type StageConfig,
+  stagingConfig,
+  validateStageConfig,
+  validateStageConfigs,
+} from '../../../lib/config';
+
+const AGNOSTIC = {};
+
+/** The problems of `devConfig` changed by `change`. */
+function problems(change: Partial<StageConfig>, environment = AGNOSTIC): string[] {
+  return validateStageConfig({ ...devConfig, ...change } as StageConfig, environment);
+}
+
+/** Asserts exactly one problem, naming the stage, the field, the value and what is allowed. */
+function expectOneProblem(
+  change: Partial<StageConfig>,
+  field: string,
+  value: unknown,
+  allowed: RegExp,
+): void {
+  const found = problems(change);
+  expect(found).toHaveLength(1);
+  const [message] = found;
+  expect(message).toContain("Stage 'Dev'");
+  expect(message).toContain(`field '${field}'`);
+  expect(message).toContain(`value ${JSON.stringify(value)}`);
+  expect(message).toMatch(allowed);
+}
+
+describe('the real stage configs', () => {
+  it.each(STAGE_CONFIGS.map((config) => [config.stageName, config] as const))(
+    '%s is valid',
+    (_name, config) => {
+      expect(validateStageConfig(config, AGNOSTIC)).toEqual([]);
+    },
+  );
+
+  it('use the spec defaults: 0.5 vCPU / 1 GiB, maxmemory 512mb, allkeys-lru, daily backups', () => {
+    for (const config of STAGE_CONFIGS) {
+      expect([config.taskCpu, config.taskMemoryMiB, config.maxmemory, config.maxmemoryPolicy]).toEqual([
+        512,
+        1024,
+        '512mb',
+        'allkeys-lru',
+      ]);
+      expect(config.backupIntervalHours).toBe(24);
+    }
+  });
+
+  it('retain data (and get termination protection) in prod only', () => {
+    expect([devConfig.retainData, stagingConfig.retainData, prodConfig.retainData]).toEqual([
+      false,
+      false,
+      true,
+    ]);
+  });
+});
+
+describe('validation rules (each message names stage, field, value and what is allowed)', () => {
+  it('rejects a maxmemory above 60% of the task memory (no room for the BGSAVE fork)', () => {
+    expectOneProblem(
+      { maxmemory: '700mb' },
+      'maxmemory',
+      '700mb',
+      /at most 60% of taskMemoryMiB, i\.e\. 614mb/,
+    );
+    expect(problems({ maxmemory: '614mb' })).toEqual([]);
+    expect(problems({ maxmemory: '1gb', taskMemoryMiB: 2048 })).toEqual([]);
+  });
+
+  it('rejects a maxmemory that is not a Redis memory size', () => {
+    for (const value of ['512 mb', '0', '-1mb', '1.5gb', '512MiB', '']) {
+      expectOneProblem({ maxmemory: value }, 'maxmemory', value, /Allowed: a Redis memory size/);
+    }
+  });
+
+  it('rejects a tiny maxmemory', () => {
+    expectOneProblem({ maxmemory: '1000' }, 'maxmemory', '1000', /at least 1mb/);
+  });
+
+  it('rejects an unknown eviction policy', () => {
+    expectOneProblem(
+      { maxmemoryPolicy: 'allkeys-lfru' as StageConfig['maxmemoryPolicy'] },
+      'maxmemoryPolicy',
+      'allkeys-lfru',
+      /Allowed: noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl/,
+    );
+  });
+
+  it('rejects a CPU/memory pair Fargate does not offer', () => {
+    expectOneProblem(
+      { taskMemoryMiB: 5120 },
+      'taskMemoryMiB',
+      5120,
+      /taskCpu 512\. Allowed: 1024 to 4096 in steps of 1024/,
+    );
+    expectOneProblem(
+      { taskCpu: 256, taskMemoryMiB: 4096, maxmemory: '512mb' },
+      'taskMemoryMiB',
+      4096,
+      /Allowed: 512, 1024, 2048/,
+    );
+  });
+
+  it('rejects CPU units Fargate does not offer', () => {
+    expectOneProblem(
+      { taskCpu: 500 },
+      'taskCpu',
+      500,
+      /Allowed Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192, 16384/,
+    );
+  });
+
+  it.each(['0.0.0.0/0', '::/0'])('rejects the open client CIDR %s', (cidr) => {
+    expectOneProblem({ clientCidrs: [cidr] }, 'clientCidrs[0]', cidr, /never be open to the whole internet/);
+  });
+
+  it.each(['0.0.0.0/1', '10.0.0.0/7', '2001::/16'])('rejects the too wide client CIDR %s', (cidr) => {
+    expectOneProblem(
+      { clientCidrs: [cidr] },
+      'clientCidrs[0]',
+      cidr,
+      /at most \/8 \(IPv4\) or \/32 \(IPv6\) wide/,
+    );
+  });
+
+  it.each(['10.50.0.0', '10.50.0.0/33', '300.1.1.1/16', 'vpc-peer', '2001:db8::/129'])(
+    'rejects the malformed client CIDR %s',
+    (cidr) => {
+      expectOneProblem({ clientCidrs: [cidr] }, 'clientCidrs[0]', cidr, /Allowed: an IPv4 or IPv6 CIDR/);
+    },
+  );
+
+  it('rejects a client CIDR with host bits set', () => {
+    expectOneProblem({ clientCidrs: ['10.50.1.0/16'] }, 'clientCidrs[0]', '10.50.1.0/16', /network address/);
+  });
+
+  it('accepts specific IPv4 and IPv6 client CIDRs', () => {
+    expect(problems({ clientCidrs: ['10.50.0.0/16', '192.168.10.0/24', '2001:db8:1234::/48'] })).toEqual([]);
+  });
+
+  it('rejects a client security group id that is not sg-...', () => {
+    expectOneProblem(
+      { clientSecurityGroupIds: ['sg-0123456789abcdef0', 'email-service'] },
+      'clientSecurityGroupIds[1]',
+      'email-service',
+      /'sg-' followed by 8 or 17/,
+    );
+    expect(problems({ clientSecurityGroupIds: ['sg-0123456789abcdef0', 'sg-01234567'] })).toEqual([]);
+  });
+
+  it('rejects a retention shorter than the backup interval', () => {
+    expectOneProblem(
+      { backupIntervalHours: 168, backupRetentionDays: 3 },
+      'backupRetentionDays',
+      3,
+      /Shorter than two backup intervals \(backupIntervalHours 168\).*Allowed: at least 14 days/,
+    );
+  });
+
+  it('rejects a retention equal to the interval (one failed backup would leave none)', () => {
+    expectOneProblem(
+      { backupIntervalHours: 24, backupRetentionDays: 1 },
+      'backupRetentionDays',
+      1,
+      /at least 2 days/,
+    );
+    expect(problems({ backupIntervalHours: 24, backupRetentionDays: 2 })).toEqual([]);
+  });
+
+  it('rejects a backup interval that does not divide a day (or a week)', () => {
+    expectOneProblem(
+      { backupIntervalHours: 5 },
+      'backupIntervalHours',
+      5,
+      /Allowed: 1, 2, 3, 4, 6, 8, 12, 24, 168/,
+    );
+  });
+
+  it('rejects a backup start hour outside 0-23', () => {
+    expectOneProblem({ backupStartHourUtc: 24 }, 'backupStartHourUtc', 24, /0 to 23/);
+  });
+
+  it('rejects an impossible retention', () => {
+    expectOneProblem({ backupRetentionDays: 0 }, 'backupRetentionDays', 0, /from 1 to 3650/);
+  });
+
+  it('rejects an alarm e-mail that is not an address', () => {
+    expectOneProblem({ alarmEmail: 'oncall' }, 'alarmEmail', 'oncall', /e-mail address/);
+    expect(problems({ alarmEmail: 'oncall@example.com' })).toEqual([]);
+  });
+
+  it('rejects a log retention CloudWatch Logs does not offer', () => {
+    expectOneProblem(
+      { logRetentionDays: 10 },
+      'logRetentionDays',
+      10,
+      /Allowed \(CloudWatch Logs\): 1, 3, 5, 7, 14/,
+    );
+  });
+
+  it('rejects a malformed account id or region', () => {
+    expectOneProblem({ account: '1234' }, 'account', '1234', /12-digit AWS account id/);
+    expectOneProblem({ region: 'Europe' }, 'region', 'Europe', /region name such as eu-west-1/);
+    expect(problems({ account: '123456789012', region: 'us-gov-west-1' })).toEqual([]);
+  });
+
+  it('rejects a VPC CIDR that is not a private /16-/22 network', () => {
+    expectOneProblem(
+      { vpc: { kind: 'new', cidr: '10.0.0.0/8', maxAzs: 2 } },
+      'vpc.cidr',
+      '10.0.0.0/8',
+      /\/16 to \/22/,
+    );
+    expectOneProblem(
+      { vpc: { kind: 'new', cidr: '8.8.0.0/16', maxAzs: 2 } },
+      'vpc.cidr',
+      '8.8.0.0/16',
+      /RFC 1918/,
+    );
+  });
+
+  it('rejects a number of AZs other than 2 or 3', () => {
+    expectOneProblem({ vpc: { kind: 'new', cidr: '10.10.0.0/16', maxAzs: 1 } }, 'vpc.maxAzs', 1, /2 or 3/);
+  });
+
+  it('rejects a VPC id that is not vpc-...', () => {
+    const vpc = { kind: 'imported', vpcId: 'my-vpc', createEndpoints: false } as const;
+    const found = problems({ vpc }, { account: '123456789012', region: 'eu-west-1' });
+    expect(found).toEqual([
+      expect.stringMatching(/Stage 'Dev', field 'vpc\.vpcId', value "my-vpc": .*'vpc-' followed by/),
+    ]);
+  });
+
+  it('rejects importing a VPC without a concrete account and region', () => {
+    const vpc = { kind: 'imported', vpcId: 'vpc-0123456789abcdef0', createEndpoints: false } as const;
+    expectOneProblem({ vpc }, 'vpc.vpcId', 'vpc-0123456789abcdef0', /needs a concrete account and region/);
+    expect(problems({ vpc }, { account: '123456789012', region: 'eu-west-1' })).toEqual([]);
+  });
+
+  it('rejects a DNS namespace that is not a lower-case DNS name', () => {
+    expectOneProblem({ dnsNamespace: 'Redis_Dev' }, 'dnsNamespace', 'Redis_Dev', /lower-case DNS name/);
+    expectOneProblem({ dnsNamespace: 'internal' }, 'dnsNamespace', 'internal', /at least two labels/);
+  });
+
+  it('rejects stage and env names that cannot be construct ids / DNS labels', () => {
+    const found = validateStageConfig({ ...devConfig, stageName: 'dev stage', envName: 'Dev' }, AGNOSTIC);
+    expect(found).toEqual([
+      expect.stringMatching(/^Stage 'dev stage', field 'stageName', value "dev stage": Allowed: PascalCase/),
+      expect.stringMatching(/^Stage 'dev stage', field 'envName', value "Dev": Allowed: lower-case/),
+    ]);
+  });
+});
+
+describe('validateStageConfigs', () => {
+  it('collects every problem of every stage into one error', () => {
+    const broken = [
+      { ...devConfig, maxmemory: '900mb', clientCidrs: ['0.0.0.0/0'] },
+      { ...prodConfig, taskMemoryMiB: 5000 },
+    ];
+    expect(() => validateStageConfigs(broken, {})).toThrow(
+      new RegExp(
+        [
+          'Invalid stage configuration \\(3 problem\\(s\\)\\):',
+          "  - Stage 'Dev', field 'maxmemory', value \"900mb\": .*",
+          "  - Stage 'Dev', field 'clientCidrs\\[0\\]', value \"0\\.0\\.0\\.0/0\": .*",
+          "  - Stage 'Prod', field 'taskMemoryMiB', value 5000: .*",
+        ].join('\\n'),
+      ),
+    );
+  });
+
+  it('rejects two stages with the same name, env name or namespace', () => {
+    expect(() => validateStageConfigs([devConfig, { ...stagingConfig, stageName: 'Dev' }], {})).toThrow(
+      /Stage 'Dev', field 'stageName', value "Dev": used by another stage/,
+    );
+    expect(() =>
+      validateStageConfigs([devConfig, { ...stagingConfig, dnsNamespace: devConfig.dnsNamespace }], {}),
+    ).toThrow(/field 'dnsNamespace', value "dev\.emailclient\.internal": used by another stage/);
+  });
+
+  it('returns each stage resolved environment', () => {
+    const resolved = validateStageConfigs(STAGE_CONFIGS, {
+      CDK_DEFAULT_ACCOUNT: '111111111111',
+      CDK_DEFAULT_REGION: 'eu-west-1',
+    });
+    expect(resolved.get(prodConfig)).toEqual({ account: '111111111111', region: 'eu-west-1' });
+  });
+});
+
+describe('resolveEnvironment', () => {
+  it('takes the config first, then CDK_DEFAULT_ACCOUNT/REGION, else stays environment-agnostic', () => {
+    const env = { CDK_DEFAULT_ACCOUNT: '111111111111', CDK_DEFAULT_REGION: 'eu-west-1' };
+    expect(resolveEnvironment(devConfig, env)).toEqual({ account: '111111111111', region: 'eu-west-1' });
+    expect(resolveEnvironment({ ...devConfig, account: '222222222222', region: 'us-east-2' }, env)).toEqual({
+      account: '222222222222',
+      region: 'us-east-2',
+    });
+    expect(resolveEnvironment(devConfig, {})).toEqual({});
+    expect(resolveEnvironment(devConfig, { CDK_DEFAULT_ACCOUNT: '', CDK_DEFAULT_REGION: '' })).toEqual({});
+  });
+});
+
+describe('helpers', () => {
+  it.each([
+    ['123456', 123456],
+    ['1k', 1000],
+    ['1kb', 1024],
+    ['512mb', 512 * 1024 ** 2],
+    ['512MB', 512 * 1024 ** 2],
+    ['100m', 100_000_000],
+    ['1gb', 1024 ** 3],
+    ['2G', 2_000_000_000],
+  ])('parseRedisMemory(%s) = %d (redis.conf units)', (text, bytes) => {
+    expect(parseRedisMemory(text)).toBe(bytes);
+  });
+
+  it('parseCidr checks family, prefix and host bits', () => {
+    expect(parseCidr('10.0.0.0/16')).toEqual({ version: 4, prefix: 16, aligned: true });
+    expect(parseCidr('10.0.0.1/16')).toEqual({ version: 4, prefix: 16, aligned: false });
+    expect(parseCidr('2001:db8::/32')).toEqual({ version: 6, prefix: 32, aligned: true });
+    expect(parseCidr('2001:db8::1/64')).toEqual({ version: 6, prefix: 64, aligned: false });
+    expect(parseCidr('::ffff:10.0.0.0/120')).toEqual({ version: 6, prefix: 120, aligned: true });
+    expect(parseCidr('10.0.0.0')).toBeUndefined();
+  });
+
+  it('FARGATE_CPU_MEMORY holds the Fargate Linux table', () => {
+    expect(FARGATE_CPU_MEMORY[256]).toEqual([512, 1024, 2048]);
+    expect(FARGATE_CPU_MEMORY[512]).toEqual([1024, 2048, 3072, 4096]);
+    expect(FARGATE_CPU_MEMORY[4096]?.at(-1)).toBe(30720);
+    expect(FARGATE_CPU_MEMORY[16384]?.[0]).toBe(32768);
+  });
+
+  it.each([
+    [24, 2, 'cron(0 2 * * ? *)'],
+    [6, 2, 'cron(0 2,8,14,20 * * ? *)'],
+    [6, 10, 'cron(0 4,10,16,22 * * ? *)'],
+    [1, 0, 'cron(0 * * * ? *)'],
+    [168, 3, 'cron(0 3 ? * SUN *)'],
+  ])(
+    'backupScheduleExpression(every %dh from %d:00) = %s',
+    (backupIntervalHours, backupStartHourUtc, cron) => {
+      expect(backupScheduleExpression({ ...devConfig, backupIntervalHours, backupStartHourUtc })).toBe(cron);
+    },
+  );
+});

@@ -1,0 +1,50 @@
+import { STAGES, type SynthesizedApp, synthesize } from './synth';
+
+/**
+ * Logical ids of the stateful resources, pinned. A refactor that changes one (renamed or moved
+ * construct) makes CloudFormation REPLACE the resource: a new, empty file system; new passwords; a
+ * new key (and, after its pending window, an unreadable retained file system); a new client security
+ * group under every consumer. If this test fails, the change needs a migration plan, not a new
+ * expected value.
+ */
+const STATEFUL_LOGICAL_IDS: Record<string, string> = {
+  Key9BCD29C7: 'AWS::KMS::Key',
+  StorageFileSystemFFD87EE1: 'AWS::EFS::FileSystem',
+  StorageFileSystemAccessPointF5BF1E1D: 'AWS::EFS::AccessPoint',
+  SecretsRedisPassword3A621B46: 'AWS::SecretsManager::Secret',
+  SecretsBackupPasswordE07B9A2D: 'AWS::SecretsManager::Secret',
+  SecretsMonitorPasswordBC190EC9: 'AWS::SecretsManager::Secret',
+  SecurityGroupsClientBC1399B6: 'AWS::EC2::SecurityGroup',
+  RedisExecAuditLogs6FE19DA4: 'AWS::Logs::LogGroup',
+};
+
+let synthesized: SynthesizedApp;
+beforeAll(() => {
+  synthesized = synthesize();
+});
+afterAll(() => synthesized?.cleanup());
+
+describe.each(STAGES)('%s/Redis', (stageName) => {
+  it.each(Object.entries(STATEFUL_LOGICAL_IDS))('keeps %s (%s)', (logicalId, type) => {
+    const resources = synthesized.template(stageName).toJSON().Resources as Record<string, { Type: string }>;
+    expect(resources[logicalId]?.Type).toBe(type);
+  });
+
+  it('has no other file system, key or secret that a refactor could have created', () => {
+    const resources = synthesized.template(stageName).toJSON().Resources as Record<string, { Type: string }>;
+    const stateful = Object.entries(resources)
+      .filter(([, resource]) =>
+        ['AWS::KMS::Key', 'AWS::EFS::FileSystem', 'AWS::SecretsManager::Secret'].includes(resource.Type),
+      )
+      .map(([id]) => id)
+      .sort();
+    expect(stateful).toEqual(
+      Object.entries(STATEFUL_LOGICAL_IDS)
+        .filter(([, type]) =>
+          ['AWS::KMS::Key', 'AWS::EFS::FileSystem', 'AWS::SecretsManager::Secret'].includes(type),
+        )
+        .map(([id]) => id)
+        .sort(),
+    );
+  });
+});

@@ -1,0 +1,84 @@
+import { Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { RedisStage } from '../../lib/stages/redis-stage';
+import { findings, STAGES, type SynthesizedApp, synthesize } from './synth';
+
+/**
+ * cdk-nag 3 runs as a policy-validation plugin registered on the App (bin/app.ts). Its findings land
+ * in the cloud assembly's validation-report.json (plugin "AwsSolutions"); an error finding also
+ * fails synthesis. Acknowledgements are construct metadata written by Validations.of(x).acknowledge.
+ */
+let synthesized: SynthesizedApp;
+beforeAll(() => {
+  synthesized = synthesize();
+});
+afterAll(() => synthesized?.cleanup());
+
+describe.each(STAGES)('cdk-nag AwsSolutions on %s', (stageName) => {
+  it('reports no unacknowledged finding, error or warning', () => {
+    const stageFindings = findings(synthesized.validationReport(), 'AwsSolutions').filter((line) =>
+      line.includes(` @ ${stageName}/`),
+    );
+    expect(stageFindings).toEqual([]);
+  });
+
+  it('acknowledges each finding on one construct, for one rule, with a reason', () => {
+    const stage = synthesized.stage(stageName);
+    const acknowledged = stage.node
+      .findAll()
+      .flatMap((construct) =>
+        construct.node.metadata
+          .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .flatMap((entry) => Object.entries(entry.data as Record<string, string>))
+          .filter(([id]) => id.startsWith('Annotation::AwsSolutions-'))
+          .map(([id, reason]) => {
+            expect(reason.length).toBeGreaterThan(60);
+            return `${construct.node.path.slice(stageName.length + 1)} ${id.replace('Annotation::', '')}`;
+          }),
+      )
+      .sort();
+    expect(acknowledged).toEqual(
+      [
+        'Redis/Secrets/RedisPassword AwsSolutions-SMG4',
+        'Redis/Secrets/BackupPassword AwsSolutions-SMG4',
+        'Redis/Secrets/MonitorPassword AwsSolutions-SMG4',
+        'Redis/Redis/TaskDefinition AwsSolutions-ECS2',
+        'Redis/Redis/TaskDefinition/ExecutionRole AwsSolutions-IAM5[Resource::*]',
+        'Redis/Redis/TaskDefinition/TaskRole AwsSolutions-IAM5[Resource::*]',
+        // The audit log group's log streams (its logical id is pinned like the stateful resources').
+        'Redis/Redis/TaskDefinition/TaskRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<RedisExecAuditLogs6FE19DA4>:*]',
+      ].sort(),
+    );
+  });
+});
+
+describe('cdk-nag is really running', () => {
+  it('fails synthesis on a finding nobody acknowledged, naming the rule and the construct', () => {
+    let error: unknown;
+    try {
+      const broken = synthesize({
+        beforeSynth: (app) => {
+          const stack = (app.node.findChild('Dev') as RedisStage).redisStack;
+          const open = new ec2.SecurityGroup(stack, 'DeliberatelyOpen', { vpc: stack.redis.vpc });
+          open.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(6379));
+          stack.redis.taskDefinition.taskRole.addToPrincipalPolicy(
+            new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] }),
+          );
+        },
+      });
+      broken.cleanup();
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(Error);
+    const message = (error as Error).message;
+    // The report lists each finding as: message, construct path, "Acknowledge with '<rule id>'".
+    expect(message).toMatch(
+      /ERROR .*\n\s*Dev\/Redis\/DeliberatelyOpen\/Resource .*\n.*'AwsSolutions::AwsSolutions-EC23'/,
+    );
+    expect(message).toMatch(
+      /ERROR .*\n\s*Dev\/Redis\/Redis\/TaskDefinition\/TaskRole\/DefaultPolicy\/Resource .*\n.*'AwsSolutions::AwsSolutions-IAM5\[Action::s3:\*\]'/,
+    );
+  });
+});

@@ -1,0 +1,503 @@
+import { type CfnElement, Stack } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { devConfig, prodConfig, type StageConfig, stagingConfig } from '../../../lib/config';
+import { EVICTION_WARNING_ID } from '../../../lib/constructs/redis-service';
+import type { RedisStack } from '../../../lib/stacks/redis-stack';
+import { STAGES, type SynthesizedApp, synthesize } from '../synth';
+
+type Json = Record<string, unknown>;
+
+const CONFIGS: Record<(typeof STAGES)[number], StageConfig> = {
+  Dev: devConfig,
+  Staging: stagingConfig,
+  Prod: prodConfig,
+};
+
+let synthesized: SynthesizedApp;
+beforeAll(() => {
+  synthesized = synthesize();
+});
+afterAll(() => synthesized?.cleanup());
+
+function logicalId(construct: IConstruct): string {
+  const stack = Stack.of(construct);
+  return stack.resolve(stack.getLogicalId(construct.node.defaultChild as CfnElement));
+}
+
+/** Every ingress rule of a security group (inline and standalone), as `proto from-to <- source`. */
+function ingressOf(template: Template, groupId: string): string[] {
+  const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Json }>;
+  const describe = (rule: Json): string => {
+    const source = rule.SourceSecurityGroupId
+      ? `sg:${(rule.SourceSecurityGroupId as { 'Fn::GetAtt': string[] })['Fn::GetAtt']?.[0] ?? JSON.stringify(rule.SourceSecurityGroupId)}`
+      : String(rule.CidrIp ?? rule.CidrIpv6 ?? rule.SourcePrefixListId);
+    return `${rule.IpProtocol} ${rule.FromPort}-${rule.ToPort} <- ${source}`;
+  };
+  const inline = ((resources[groupId]?.Properties.SecurityGroupIngress as Json[] | undefined) ?? []).map(
+    describe,
+  );
+  const standalone = Object.values(resources)
+    .filter(
+      (resource) =>
+        resource.Type === 'AWS::EC2::SecurityGroupIngress' &&
+        JSON.stringify(resource.Properties.GroupId) ===
+          JSON.stringify({ 'Fn::GetAtt': [groupId, 'GroupId'] }),
+    )
+    .map((resource) => describe(resource.Properties));
+  return [...inline, ...standalone].sort();
+}
+
+describe.each(STAGES)('%s/Redis', (stageName) => {
+  const config = CONFIGS[stageName];
+  let stack: RedisStack;
+  let template: Template;
+  beforeAll(() => {
+    stack = synthesized.stage(stageName).redisStack;
+    template = synthesized.template(stageName);
+  });
+
+  describe('service', () => {
+    it('runs exactly one Redis: desired 1, min 0% / max 100%, circuit breaker with rollback', () => {
+      template.hasResourceProperties('AWS::ECS::Service', {
+        DesiredCount: 1,
+        LaunchType: 'FARGATE',
+        DeploymentConfiguration: {
+          MinimumHealthyPercent: 0,
+          MaximumPercent: 100,
+          DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+        },
+        AvailabilityZoneRebalancing: 'DISABLED',
+      });
+    });
+
+    it('runs on Fargate 1.4.0 (EFS), in private subnets without a public IP, with ECS Exec', () => {
+      template.hasResourceProperties('AWS::ECS::Service', {
+        PlatformVersion: '1.4.0',
+        EnableExecuteCommand: true,
+        NetworkConfiguration: {
+          AwsvpcConfiguration: {
+            AssignPublicIp: 'DISABLED',
+            SecurityGroups: [{ 'Fn::GetAtt': [logicalId(stack.redis.redisSecurityGroup), 'GroupId'] }],
+          },
+        },
+      });
+    });
+
+    it('has the spec health check (30/10/5/3), a 120 s stop timeout and an init process', () => {
+      template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        ContainerDefinitions: [
+          Match.objectLike({
+            Name: 'redis',
+            HealthCheck: {
+              Command: ['CMD', '/usr/local/bin/redis-healthcheck'],
+              Interval: 30,
+              Timeout: 10,
+              StartPeriod: 5,
+              Retries: 3,
+            },
+            StopTimeout: 120,
+            LinuxParameters: Match.objectLike({ InitProcessEnabled: true }),
+            PortMappings: [Match.objectLike({ ContainerPort: 6379, Protocol: 'tcp' })],
+            User: '999:1000',
+          }),
+        ],
+      });
+    });
+
+    it('sizes the task from the config', () => {
+      template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        Cpu: String(config.taskCpu),
+        Memory: String(config.taskMemoryMiB),
+        RequiresCompatibilities: ['FARGATE'],
+      });
+    });
+
+    it('injects the three passwords as Secrets, never as Environment', () => {
+      const secrets = stack.redis.secrets;
+      template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        ContainerDefinitions: [
+          Match.objectLike({
+            Secrets: [
+              { Name: 'REDIS_PASSWORD', ValueFrom: { Ref: logicalId(secrets.password) } },
+              { Name: 'REDIS_BACKUP_PASSWORD', ValueFrom: { Ref: logicalId(secrets.backupPassword) } },
+              { Name: 'REDIS_MONITOR_PASSWORD', ValueFrom: { Ref: logicalId(secrets.monitorPassword) } },
+            ],
+            Environment: [
+              { Name: 'REDIS_ENV', Value: 'production' },
+              { Name: 'REDIS_MAXMEMORY', Value: config.maxmemory },
+              { Name: 'REDIS_MAXMEMORY_POLICY', Value: config.maxmemoryPolicy },
+            ],
+          }),
+        ],
+      });
+    });
+
+    it('mounts the access point at /data with transit encryption and IAM authorization', () => {
+      template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        Volumes: [
+          {
+            Name: 'data',
+            EFSVolumeConfiguration: {
+              FilesystemId: { Ref: logicalId(stack.redis.fileSystem) },
+              TransitEncryption: 'ENABLED',
+              AuthorizationConfig: {
+                AccessPointId: { Ref: logicalId(stack.redis.accessPoint) },
+                IAM: 'ENABLED',
+              },
+            },
+          },
+        ],
+        ContainerDefinitions: [
+          Match.objectLike({
+            MountPoints: [{ ContainerPath: '/data', SourceVolume: 'data', ReadOnly: false }],
+          }),
+        ],
+      });
+    });
+
+    it('lets the task role mount and write only through the access point', () => {
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: logicalId(stack.redis.taskDefinition.taskRole) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            {
+              Effect: 'Allow',
+              Action: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite'],
+              Resource: { 'Fn::GetAtt': [logicalId(stack.redis.fileSystem), 'Arn'] },
+              Condition: {
+                StringEquals: { 'elasticfilesystem:AccessPointArn': Match.anyValue() },
+                Bool: { 'elasticfilesystem:AccessedViaMountTarget': 'true' },
+              },
+            },
+          ]),
+        },
+      });
+    });
+
+    it('logs to an encrypted log group with the configured retention, without blocking Redis', () => {
+      template.hasResourceProperties('AWS::Logs::LogGroup', {
+        RetentionInDays: config.logRetentionDays,
+        KmsKeyId: { 'Fn::GetAtt': [logicalId(stack.redis.kmsKey), 'Arn'] },
+      });
+      template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        ContainerDefinitions: [
+          Match.objectLike({
+            LogConfiguration: {
+              LogDriver: 'awslogs',
+              Options: Match.objectLike({
+                'awslogs-group': { Ref: logicalId(stack.redis.logGroup) },
+                mode: 'non-blocking',
+              }),
+            },
+          }),
+        ],
+      });
+    });
+
+    it('has Container Insights and audited, KMS-encrypted ECS Exec sessions', () => {
+      template.hasResourceProperties('AWS::ECS::Cluster', {
+        ClusterSettings: [{ Name: 'containerInsights', Value: 'enhanced' }],
+        Configuration: {
+          ExecuteCommandConfiguration: {
+            KmsKeyId: { 'Fn::GetAtt': [logicalId(stack.redis.kmsKey), 'Arn'] },
+            Logging: 'OVERRIDE',
+            LogConfiguration: {
+              CloudWatchEncryptionEnabled: true,
+              CloudWatchLogGroupName: { Ref: logicalId(stack.redis.execLogGroup) },
+            },
+          },
+        },
+      });
+    });
+  });
+
+  describe('storage', () => {
+    it('encrypts the file system with the customer-managed key, elastic throughput', () => {
+      template.hasResourceProperties('AWS::EFS::FileSystem', {
+        Encrypted: true,
+        KmsKeyId: { 'Fn::GetAtt': [logicalId(stack.redis.kmsKey), 'Arn'] },
+        ThroughputMode: 'elastic',
+      });
+      template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    });
+
+    it('requires TLS and an access point in the file system policy, and allows nothing', () => {
+      template.hasResourceProperties('AWS::EFS::FileSystem', {
+        FileSystemPolicy: {
+          Statement: [
+            {
+              Sid: 'DenyWithoutTls',
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: '*',
+              Resource: '*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            },
+            {
+              Sid: 'DenyWithoutAccessPoint',
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: [
+                'elasticfilesystem:ClientMount',
+                'elasticfilesystem:ClientRootAccess',
+                'elasticfilesystem:ClientWrite',
+              ],
+              Resource: '*',
+              Condition: { Null: { 'elasticfilesystem:AccessPointArn': 'true' } },
+            },
+          ],
+        },
+      });
+    });
+
+    it("maps every client to the image's redis user (999:1000) in /redis, owned by it", () => {
+      template.hasResourceProperties('AWS::EFS::AccessPoint', {
+        FileSystemId: { Ref: logicalId(stack.redis.fileSystem) },
+        PosixUser: { Uid: '999', Gid: '1000' },
+        RootDirectory: {
+          Path: '/redis',
+          CreationInfo: { OwnerUid: '999', OwnerGid: '1000', Permissions: '750' },
+        },
+      });
+    });
+  });
+
+  describe('secrets', () => {
+    it('generates three URL-safe passwords (no punctuation, >= 32 chars), KMS-encrypted', () => {
+      const secrets = template.findResources('AWS::SecretsManager::Secret', {
+        Properties: {
+          GenerateSecretString: {
+            ExcludePunctuation: true,
+            IncludeSpace: false,
+            PasswordLength: Match.anyValue(),
+          },
+          KmsKeyId: { 'Fn::GetAtt': [logicalId(stack.redis.kmsKey), 'Arn'] },
+        },
+      });
+      expect(Object.keys(secrets).sort()).toEqual(stack.redis.secrets.all.map(logicalId).sort());
+      for (const secret of Object.values(secrets)) {
+        const generate = secret.Properties.GenerateSecretString;
+        expect(generate.PasswordLength).toBeGreaterThanOrEqual(32);
+        expect(generate.SecretStringTemplate).toBeUndefined();
+      }
+    });
+
+    it('never puts a secret value in the template (no dynamic reference to a secret string)', () => {
+      const text = JSON.stringify(template.toJSON());
+      expect(text).not.toMatch(/resolve:secretsmanager/);
+      expect(text).not.toMatch(/"SecretString"/);
+    });
+  });
+
+  describe('security groups', () => {
+    it('admits Redis (6379) only from the client group and the functions group', () => {
+      const redis = stack.redis;
+      expect(ingressOf(template, logicalId(redis.redisSecurityGroup))).toEqual(
+        [
+          `tcp 6379-6379 <- sg:${logicalId(redis.clientSecurityGroup)}`,
+          `tcp 6379-6379 <- sg:${logicalId(redis.functionsSecurityGroup)}`,
+        ].sort(),
+      );
+    });
+
+    it('admits NFS (2049) to the file system only from the Redis task', () => {
+      expect(ingressOf(template, logicalId(stack.redis.fileSystemSecurityGroup))).toEqual([
+        `tcp 2049-2049 <- sg:${logicalId(stack.redis.redisSecurityGroup)}`,
+      ]);
+    });
+
+    it('gives the client group no ingress and no egress but 6379 to Redis', () => {
+      const client = logicalId(stack.redis.clientSecurityGroup);
+      expect(ingressOf(template, client)).toEqual([]);
+      template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+        GroupDescription: Match.stringLikeRegexp('Redis clients'),
+        // CDK's placeholder: a group with no inline egress rule would keep EC2's default allow-all.
+        SecurityGroupEgress: [
+          Match.objectLike({ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' }),
+        ],
+      });
+      template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+        GroupId: { 'Fn::GetAtt': [client, 'GroupId'] },
+        IpProtocol: 'tcp',
+        FromPort: 6379,
+        ToPort: 6379,
+        DestinationSecurityGroupId: { 'Fn::GetAtt': [logicalId(stack.redis.redisSecurityGroup), 'GroupId'] },
+      });
+    });
+
+    it('lets the Redis task out only on 443 (endpoints) and 2049 (its file system)', () => {
+      const redis = logicalId(stack.redis.redisSecurityGroup);
+      template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+        GroupDescription: Match.stringLikeRegexp('^Redis task'),
+        SecurityGroupEgress: [
+          {
+            CidrIp: '0.0.0.0/0',
+            IpProtocol: 'tcp',
+            FromPort: 443,
+            ToPort: 443,
+            Description: Match.anyValue(),
+          },
+        ],
+      });
+      template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+        GroupId: { 'Fn::GetAtt': [redis, 'GroupId'] },
+        FromPort: 2049,
+        DestinationSecurityGroupId: {
+          'Fn::GetAtt': [logicalId(stack.redis.fileSystemSecurityGroup), 'GroupId'],
+        },
+      });
+    });
+
+    it('admits HTTPS to the VPC endpoints from the VPC only', () => {
+      template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+        GroupDescription: Match.stringLikeRegexp('^Interface VPC endpoints'),
+        SecurityGroupIngress: [
+          Match.objectLike({ CidrIp: (config.vpc as { cidr: string }).cidr, FromPort: 443 }),
+        ],
+      });
+    });
+
+    it('has no ingress from 0.0.0.0/0 or ::/0 anywhere', () => {
+      const resources = Object.values(
+        template.toJSON().Resources as Record<string, { Type: string; Properties: Json }>,
+      );
+      const rules = [
+        ...resources
+          .filter((resource) => resource.Type === 'AWS::EC2::SecurityGroup')
+          .flatMap((resource) => (resource.Properties.SecurityGroupIngress as Json[] | undefined) ?? []),
+        ...resources
+          .filter((resource) => resource.Type === 'AWS::EC2::SecurityGroupIngress')
+          .map((resource) => resource.Properties),
+      ];
+      expect(rules.length).toBeGreaterThan(0);
+      for (const rule of rules) {
+        expect(rule.CidrIp).not.toBe('0.0.0.0/0');
+        expect(rule.CidrIpv6).not.toBe('::/0');
+      }
+    });
+  });
+
+  describe('network', () => {
+    it('has private isolated subnets only: no internet gateway, no NAT', () => {
+      template.resourceCountIs('AWS::EC2::InternetGateway', 0);
+      template.resourceCountIs('AWS::EC2::NatGateway', 0);
+      template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: (config.vpc as { cidr: string }).cidr });
+    });
+
+    it('logs all VPC traffic to an encrypted log group', () => {
+      template.hasResourceProperties('AWS::EC2::FlowLog', {
+        TrafficType: 'ALL',
+        LogDestinationType: 'cloud-watch-logs',
+      });
+    });
+
+    it.each(['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager', 'ssmmessages', 'kms'])(
+      'has an interface endpoint with private DNS for %s',
+      (service) => {
+        template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+          VpcEndpointType: 'Interface',
+          PrivateDnsEnabled: true,
+          ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, `.${service}`]] },
+        });
+      },
+    );
+
+    it('has an S3 gateway endpoint (image layers, backups)', () => {
+      template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+        VpcEndpointType: 'Gateway',
+        ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.s3']] },
+      });
+    });
+  });
+
+  describe('discovery and outputs', () => {
+    it('registers Redis in Cloud Map as redis.<namespace> (A record)', () => {
+      template.hasResourceProperties('AWS::ServiceDiscovery::PrivateDnsNamespace', {
+        Name: config.dnsNamespace,
+      });
+      template.hasResourceProperties('AWS::ServiceDiscovery::Service', {
+        Name: 'redis',
+        DnsConfig: Match.objectLike({ DnsRecords: [{ Type: 'A', TTL: 10 }] }),
+      });
+      template.hasResourceProperties('AWS::ECS::Service', {
+        ServiceRegistries: [
+          { RegistryArn: { 'Fn::GetAtt': [logicalId(stack.redis.cloudMapService), 'Arn'] } },
+        ],
+      });
+      expect(stack.redis.hostName).toBe(`redis.${config.dnsNamespace}`);
+    });
+
+    it('outputs host, port, client security group and secret ARNs, never a secret value', () => {
+      const secrets = stack.redis.secrets;
+      template.hasOutput('RedisHost', { Value: `redis.${config.dnsNamespace}` });
+      template.hasOutput('RedisPort', { Value: '6379' });
+      template.hasOutput('ClientSecurityGroupId', {
+        Value: { 'Fn::GetAtt': [logicalId(stack.redis.clientSecurityGroup), 'GroupId'] },
+      });
+      template.hasOutput('RedisPasswordSecretArn', { Value: { Ref: logicalId(secrets.password) } });
+      template.hasOutput('BackupPasswordSecretArn', { Value: { Ref: logicalId(secrets.backupPassword) } });
+      template.hasOutput('MonitorPasswordSecretArn', { Value: { Ref: logicalId(secrets.monitorPassword) } });
+      const outputs = JSON.stringify(template.toJSON().Outputs);
+      expect(outputs).not.toMatch(/resolve:secretsmanager|SecretString|Password"/);
+      expect(outputs).not.toMatch(/Export/);
+    });
+  });
+
+  describe('warnings', () => {
+    it('warns that allkeys-lru can evict Celery broker keys', () => {
+      expect(synthesized.warnings(stageName)).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^/${stageName}/Redis/Redis: .*allkeys-lru.*_kombu\\.binding.*noeviction is the safe alternative.*\\[ack: ${EVICTION_WARNING_ID}\\]$`,
+          ),
+        ),
+      ]);
+      expect(synthesized.printed).toContain(`Redis (${config.envName}) uses maxmemory-policy allkeys-lru`);
+    });
+  });
+});
+
+describe('data retention per stage', () => {
+  const STATEFUL = [
+    'AWS::EFS::FileSystem',
+    'AWS::KMS::Key',
+    'AWS::SecretsManager::Secret',
+    'AWS::Logs::LogGroup',
+  ] as const;
+
+  it.each([
+    ['Dev', 'Delete'],
+    ['Staging', 'Delete'],
+    ['Prod', 'Retain'],
+  ])('%s: file system, key, secrets and log groups are %sd with the stack', (stageName, policy) => {
+    const template = synthesized.template(stageName);
+    for (const type of STATEFUL) {
+      const resources = template.findResources(type);
+      expect(Object.keys(resources).length).toBeGreaterThan(0);
+      for (const [id, resource] of Object.entries(resources)) {
+        expect({
+          id,
+          DeletionPolicy: resource.DeletionPolicy,
+          UpdateReplacePolicy: resource.UpdateReplacePolicy,
+        }).toEqual({
+          id,
+          DeletionPolicy: policy,
+          UpdateReplacePolicy: policy,
+        });
+      }
+    }
+  });
+
+  it('turns on termination protection in prod only', () => {
+    const protection = STAGES.map(
+      (stageName) => synthesized.stage(stageName).redisStack.terminationProtection,
+    );
+    expect(protection).toEqual([false, false, true]);
+    const artifact = synthesized
+      .stage('Prod')
+      .synth()
+      .getStackArtifact(synthesized.stage('Prod').redisStack.artifactId);
+    expect(artifact.terminationProtection).toBe(true);
+  });
+});
