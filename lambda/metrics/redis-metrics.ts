@@ -50,8 +50,14 @@ export function toMetricPoints(
     return Number.isFinite(parsed) ? parsed : undefined;
   };
   const points: MetricPoint[] = [{ name: 'RedisUp', unit: 'Count', value: 1 }];
-  const add = (name: string, unit: MetricUnit, value: number | undefined, dimensions?: Record<string, string>) => {
-    if (value !== undefined && Number.isFinite(value)) points.push({ name, unit, value, ...(dimensions && { dimensions }) });
+  const add = (
+    name: string,
+    unit: MetricUnit,
+    value: number | undefined,
+    dimensions?: Record<string, string>,
+  ) => {
+    if (value !== undefined && Number.isFinite(value))
+      points.push({ name, unit, value, ...(dimensions && { dimensions }) });
   };
 
   // Per-interval counters.
@@ -78,7 +84,8 @@ export function toMetricPoints(
   const max = num('maxmemory');
   add('UsedMemory', 'Bytes', used);
   add('MaxMemory', 'Bytes', max);
-  if (used !== undefined && max !== undefined && max > 0) add('MemoryUsedPercent', 'Percent', (used / max) * 100);
+  if (used !== undefined && max !== undefined && max > 0)
+    add('MemoryUsedPercent', 'Percent', (used / max) * 100);
   add('FragmentationRatio', 'None', num('mem_fragmentation_ratio'));
 
   // Clients and load.

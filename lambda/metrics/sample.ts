@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
-import { parseInfo } from '../shared/redis-info';
 import { ioredisOptions, type RedisTarget } from '../shared/redis-connection';
+import { parseInfo } from '../shared/redis-info';
 
 /** What one look at Redis returns: INFO (all sections) and the configured queues' lengths. */
 export interface RedisSample {
