@@ -87,6 +87,13 @@ export interface StageConfig {
   /** Days a backup is kept. Must cover at least two backup intervals. */
   readonly backupRetentionDays: number;
   /**
+   * Move snapshots to S3 Glacier Instant Retrieval (cheaper storage, still restorable at once) after
+   * this many days. Must be shorter than `backupRetentionDays`. Glacier IR bills at least 90 days
+   * per object: worth it only with a long retention.
+   * @default never: snapshots stay in S3 Standard
+   */
+  readonly backupColdStorageAfterDays?: number;
+  /**
    * E-mail address subscribed to the alarms (monitoring issue).
    * @default no e-mail subscription
    */

@@ -327,6 +327,15 @@ export function validateStageConfig(config: StageConfig, environment: ResolvedEn
     );
   }
 
+  const cold = config.backupColdStorageAfterDays;
+  if (cold !== undefined && (!Number.isInteger(cold) || cold < 1 || !(cold < retention))) {
+    fail(
+      'backupColdStorageAfterDays',
+      cold,
+      `Allowed: an integer number of days from 1 to less than backupRetentionDays (${retention}), or unset.`,
+    );
+  }
+
   if (config.alarmEmail !== undefined && !EMAIL.test(config.alarmEmail)) {
     fail('alarmEmail', config.alarmEmail, 'Allowed: an e-mail address (name@example.com), or unset.');
   }

@@ -2,6 +2,8 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config';
+import { backupScheduleExpression } from '../config/validate';
+import { RedisBackup } from '../constructs/redis-backup';
 import { RedisDiscovery } from '../constructs/redis-discovery';
 import { RedisKey } from '../constructs/redis-key';
 import { RedisNetwork } from '../constructs/redis-network';
@@ -29,6 +31,8 @@ export interface RedisStackProps extends StackProps {
 export class RedisStack extends Stack {
   /** The Redis service and everything it exposes to later constructs. */
   public readonly redis: RedisService;
+  /** Scheduled backups to S3. */
+  public readonly backup: RedisBackup;
 
   constructor(scope: Construct, id: string, props: RedisStackProps) {
     super(scope, id, { ...props, terminationProtection: props.config.retainData });
@@ -82,6 +86,18 @@ export class RedisStack extends Stack {
       removalPolicy,
     });
 
+    this.backup = new RedisBackup(this, 'Backup', {
+      redis: this.redis,
+      envName: config.envName,
+      schedule: backupScheduleExpression(config),
+      retentionDays: config.backupRetentionDays,
+      ...(config.backupColdStorageAfterDays !== undefined && {
+        coldStorageAfterDays: config.backupColdStorageAfterDays,
+      }),
+      logRetention,
+      removalPolicy,
+    });
+
     // What consumers and operators need. Secret ARNs only, never a secret value.
     const outputs: Record<string, { value: string; description: string }> = {
       RedisHost: { value: this.redis.hostName, description: 'Private DNS name of Redis (Cloud Map)' },
@@ -105,6 +121,11 @@ export class RedisStack extends Stack {
       KmsKeyArn: {
         value: key.keyArn,
         description: 'KMS key of the secrets (consumers in another app need kms:Decrypt on it)',
+      },
+      BackupBucketName: { value: this.backup.bucket.bucketName, description: 'S3 bucket of the snapshots' },
+      BackupFunctionName: {
+        value: this.backup.function.function.functionName,
+        description: 'Backup function (aws lambda invoke to back up now)',
       },
       ClusterName: { value: this.redis.cluster.clusterName, description: 'ECS cluster (for ECS Exec)' },
       ServiceName: { value: this.redis.service.serviceName, description: 'ECS service (for ECS Exec)' },

@@ -16,6 +16,8 @@ const STATEFUL_LOGICAL_IDS: Record<string, string> = {
   SecretsMonitorPasswordBC190EC9: 'AWS::SecretsManager::Secret',
   SecurityGroupsClientBC1399B6: 'AWS::EC2::SecurityGroup',
   RedisExecAuditLogs6FE19DA4: 'AWS::Logs::LogGroup',
+  BackupBucketBC94E555: 'AWS::S3::Bucket',
+  BackupAccessLogs0B47D8EE: 'AWS::S3::Bucket',
 };
 
 let synthesized: SynthesizedApp;
@@ -34,14 +36,21 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
     const resources = synthesized.template(stageName).toJSON().Resources as Record<string, { Type: string }>;
     const stateful = Object.entries(resources)
       .filter(([, resource]) =>
-        ['AWS::KMS::Key', 'AWS::EFS::FileSystem', 'AWS::SecretsManager::Secret'].includes(resource.Type),
+        ['AWS::KMS::Key', 'AWS::EFS::FileSystem', 'AWS::SecretsManager::Secret', 'AWS::S3::Bucket'].includes(
+          resource.Type,
+        ),
       )
       .map(([id]) => id)
       .sort();
     expect(stateful).toEqual(
       Object.entries(STATEFUL_LOGICAL_IDS)
         .filter(([, type]) =>
-          ['AWS::KMS::Key', 'AWS::EFS::FileSystem', 'AWS::SecretsManager::Secret'].includes(type),
+          [
+            'AWS::KMS::Key',
+            'AWS::EFS::FileSystem',
+            'AWS::SecretsManager::Secret',
+            'AWS::S3::Bucket',
+          ].includes(type),
         )
         .map(([id]) => id)
         .sort(),

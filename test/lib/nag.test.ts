@@ -48,6 +48,13 @@ describe.each(STAGES)('cdk-nag AwsSolutions on %s', (stageName) => {
         'Redis/Redis/TaskDefinition/TaskRole AwsSolutions-IAM5[Resource::*]',
         // The audit log group's log streams (its logical id is pinned like the stateful resources').
         'Redis/Redis/TaskDefinition/TaskRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<RedisExecAuditLogs6FE19DA4>:*]',
+        // Backups: the access-log bucket itself, the dead-letter queue itself, the function's ENI
+        // actions, its log streams and the snapshots under its own stage's prefix.
+        'Redis/Backup/AccessLogs AwsSolutions-S1',
+        'Redis/Backup/DeadLetterQueue AwsSolutions-SQS3',
+        'Redis/Backup/Function/Role AwsSolutions-IAM5[Resource::*]',
+        'Redis/Backup/Function/Role AwsSolutions-IAM5[Resource::<BackupFunctionLogs0F5DE4DE.Arn>]',
+        `Redis/Backup/Function/Role AwsSolutions-IAM5[Resource::<BackupBucketBC94E555.Arn>/snapshots/${stageName.toLowerCase()}/*]`,
       ].sort(),
     );
   });

@@ -194,6 +194,16 @@ describe('validation rules (each message names stage, field, value and what is a
     expectOneProblem({ backupRetentionDays: 0 }, 'backupRetentionDays', 0, /from 1 to 3650/);
   });
 
+  it('rejects a cold-storage transition that is not before the expiry', () => {
+    expectOneProblem(
+      { backupRetentionDays: 30, backupColdStorageAfterDays: 30 },
+      'backupColdStorageAfterDays',
+      30,
+      /less than backupRetentionDays \(30\)/,
+    );
+    expect(problems({ backupRetentionDays: 365, backupColdStorageAfterDays: 30 })).toEqual([]);
+  });
+
   it('rejects an alarm e-mail that is not an address', () => {
     expectOneProblem({ alarmEmail: 'oncall' }, 'alarmEmail', 'oncall', /e-mail address/);
     expect(problems({ alarmEmail: 'oncall@example.com' })).toEqual([]);

@@ -1,0 +1,165 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { DEFAULT_SNAPSHOT_PREFIX } from '../../lambda/backup/snapshot-key';
+import { acknowledgeWildcardResource } from './nag';
+import { ProjectFunction } from './project-function';
+import type { RedisService } from './redis-service';
+
+export interface RedisBackupProps {
+  /** The Redis service: its VPC, functions security group, backup secret, key and host name. */
+  readonly redis: RedisService;
+  /** Lower-case stage name: the snapshots' key prefix is `snapshots/<envName>/`. */
+  readonly envName: string;
+  /** EventBridge schedule expression of the backups, e.g. `cron(0 2 * * ? *)`. */
+  readonly schedule: string;
+  /** Days a snapshot is kept before its lifecycle expiry. */
+  readonly retentionDays: number;
+  /** Move snapshots to Glacier Instant Retrieval after this many days. @default never */
+  readonly coldStorageAfterDays?: number;
+  readonly logRetention: logs.RetentionDays;
+  /** Removal policy of the function's log group (the bucket is always retained). */
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * Scheduled backups: a Lambda function takes a `redis-cli --rdb` style snapshot over the
+ * replication protocol (as the `backup` ACL user) and streams it, verified, into S3.
+ *
+ * - Bucket: no public access, TLS only, versioned, KMS-encrypted with the stage key (bucket key on),
+ *   owner-enforced, access-logged; snapshots expire after the stage's retention, older versions a
+ *   week later, unfinished multipart uploads after a day. ALWAYS retained on stack deletion: a stack
+ *   operation must never delete backups (the lifecycle rules do that, on schedule).
+ * - Function: in the VPC, in the functions security group Redis admits; reaches S3 through the
+ *   gateway endpoint and Secrets Manager through its interface endpoint (no NAT). 15 min and
+ *   1 GiB for a 512 MB dataset: the stream runs at ~100+ MB/s and memory stays ~200 MiB.
+ * - IAM: put/abort/tag objects under `snapshots/<stage>/` only, the key, the backup secret.
+ * - Schedule from the stage config; a failed run is retried twice by Lambda, then lands in an
+ *   encrypted dead-letter queue (and the monitoring alarms on BackupFailed / missing successes).
+ */
+export class RedisBackup extends Construct {
+  public readonly bucket: s3.Bucket;
+  public readonly function: ProjectFunction;
+  public readonly deadLetterQueue: sqs.Queue;
+  /** Key prefix of this stage's snapshots, with a trailing slash. */
+  public readonly snapshotPrefix: string;
+
+  constructor(scope: Construct, id: string, props: RedisBackupProps) {
+    super(scope, id);
+    const { redis } = props;
+    this.snapshotPrefix = `${DEFAULT_SNAPSHOT_PREFIX}/${props.envName}/`;
+
+    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: s3.BucketEncryption.S3_MANAGED, // S3 server access logging cannot write to SSE-KMS buckets
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(365) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the server access log bucket of the backup bucket; logging it into itself would loop.',
+    });
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: redis.kmsKey,
+      bucketKeyEnabled: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'backup-bucket/',
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          id: 'ExpireSnapshots',
+          prefix: `${DEFAULT_SNAPSHOT_PREFIX}/`,
+          expiration: Duration.days(props.retentionDays),
+          noncurrentVersionExpiration: Duration.days(7),
+          ...(props.coldStorageAfterDays !== undefined && {
+            transitions: [
+              {
+                storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+                transitionAfter: Duration.days(props.coldStorageAfterDays),
+              },
+            ],
+          }),
+        },
+        { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
+      ],
+    });
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      // SQS-managed encryption: the function and EventBridge can send without KMS grants on the key.
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue IS the dead-letter destination of the backup function; it needs none of its own.',
+    });
+
+    this.function = new ProjectFunction(this, 'Function', {
+      handlerFolder: 'backup',
+      description: `Redis (${props.envName}): streams a verified RDB snapshot to S3`,
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+      vpc: redis.vpc,
+      subnets: redis.subnets,
+      securityGroup: redis.functionsSecurityGroup,
+      kmsKey: redis.kmsKey,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+      environment: {
+        STAGE: props.envName,
+        REDIS_HOST: redis.hostName,
+        REDIS_PORT: String(redis.port),
+        BACKUP_SECRET_ARN: redis.secrets.backupPassword.secretArn,
+        BUCKET_NAME: this.bucket.bucketName,
+        SNAPSHOT_PREFIX: DEFAULT_SNAPSHOT_PREFIX,
+        KMS_KEY_ID: redis.kmsKey.keyArn,
+      },
+    });
+    const role = this.function.role;
+    const snapshotObjects = this.bucket.arnForObjects(`${this.snapshotPrefix}*`);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteSnapshotsOfThisStage',
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:PutObjectTagging'],
+        resources: [snapshotObjects],
+      }),
+    );
+    // SSE-KMS multipart uploads need Decrypt as well as GenerateDataKey.
+    redis.kmsKey.grant(role, 'kms:GenerateDataKey');
+    redis.secrets.backupPassword.grantRead(role);
+    acknowledgeWildcardResource(
+      role,
+      snapshotObjects,
+      "Snapshots get time-stamped keys at run time; the wildcard is confined to this stage's prefix, and only put/abort/tag are allowed.",
+    );
+
+    new events.Rule(this, 'Schedule', {
+      description: `Redis (${props.envName}) backup schedule`,
+      schedule: events.Schedule.expression(props.schedule),
+      targets: [
+        new targets.LambdaFunction(this.function.function, {
+          retryAttempts: 2,
+          maxEventAge: Duration.hours(1),
+          deadLetterQueue: this.deadLetterQueue,
+        }),
+      ],
+    });
+  }
+}
