@@ -15,6 +15,9 @@
 #   REDIS_MONITOR_PASSWORD  enables the "monitor" user (INFO, DBSIZE, SLOWLOG GET, LLEN).
 #   REDIS_MAXMEMORY         Redis memory size, e.g. 512mb (default 512mb).
 #   REDIS_MAXMEMORY_POLICY  one of Redis's eight eviction policies (default allkeys-lru).
+#   REDIS_DATA_LOCK_WAIT_SECONDS
+#                           how long to wait for another Redis to release the data directory
+#                           (default 150: longer than ECS's 120 s stop timeout).
 #   REDIS_PORT, REDIS_DATA_DIR, REDIS_BIND, REDIS_CONF
 #                           for running outside the image (npm run redis:local).
 set -eu
@@ -115,6 +118,27 @@ render_config() {
     echo "user monitor reset on #$(hash_password "$REDIS_MONITOR_PASSWORD") %R~* +ping +info +dbsize +select +slowlog|get +llen"
   fi
 }
+
+# One Redis per data directory. Redis takes no lock of its own, and two servers appending to the
+# same AOF corrupt it. ECS can start a new task while the old one is still STOPPING (saving to EFS):
+# wait here until the old one has exited. The lock is held on fd 9, which redis-server inherits
+# through exec and keeps until it exits (EFS supports these locks across hosts).
+lock_wait=${REDIS_DATA_LOCK_WAIT_SECONDS:-150}
+case "$lock_wait" in
+  '' | *[!0-9]*) fail "REDIS_DATA_LOCK_WAIT_SECONDS='$lock_wait' is not a number of seconds." ;;
+esac
+exec 9>>"$data_dir/.redis.lock"
+waited=0
+until flock -n 9; do
+  if [ "$waited" -ge "$lock_wait" ]; then
+    fail "another Redis still holds $data_dir/.redis.lock after ${lock_wait} s; two servers on one data directory would corrupt the AOF."
+  fi
+  if [ "$waited" -eq 0 ]; then
+    echo "redis entrypoint: another Redis holds $data_dir/.redis.lock; waiting up to ${lock_wait} s for it to exit" >&2
+  fi
+  sleep 1
+  waited=$((waited + 1))
+done
 
 config=$(render_config)
 unset REDIS_PASSWORD REDIS_BACKUP_PASSWORD REDIS_MONITOR_PASSWORD

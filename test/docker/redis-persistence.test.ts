@@ -95,3 +95,29 @@ describe('persistence: AOF and RDB as the spec configures them', () => {
     expect(existsSync(join(dataDir, 'dump.rdb'))).toBe(true);
   });
 });
+
+describe('one Redis per data directory (the entrypoint holds a lock on it)', () => {
+  it('refuses to start a second Redis on a directory in use, and starts once the first has exited', async () => {
+    const dataDir = makeTempDir('redis-lock');
+    const first = await RedisProcess.start({ dataDir });
+    let second: RedisProcess | undefined;
+    try {
+      await first.client().set('written-by', 'first');
+      await expect(
+        RedisProcess.start({ dataDir, env: { REDIS_DATA_LOCK_WAIT_SECONDS: '1' } }),
+      ).rejects.toThrow(/another Redis still holds .*\.redis\.lock after 1 s/);
+
+      // A replacement that starts while the old one is still stopping waits for it (ECS overlap).
+      const replacement = RedisProcess.start({ dataDir, env: { REDIS_DATA_LOCK_WAIT_SECONDS: '30' } });
+      await sleep(1_500);
+      expect(await first.stop('SIGTERM')).toBe(0);
+      second = await replacement;
+      expect(second.log).toMatch(/waiting up to 30 s for it to exit/);
+      expect(await second.client().get('written-by')).toBe('first');
+    } finally {
+      await second?.cleanup();
+      await first.cleanup();
+      removeTempDir(dataDir);
+    }
+  });
+});
