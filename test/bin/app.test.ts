@@ -6,7 +6,7 @@ import { Stack, Token } from 'aws-cdk-lib';
 import { createApp } from '../../bin/app';
 import { devConfig, prodConfig } from '../../lib/config';
 import { RedisStage } from '../../lib/stages/redis-stage';
-import { STAGES, type SynthesizedApp, synthesize } from '../lib/synth';
+import { CDK_JSON_CONTEXT, STAGES, type SynthesizedApp, synthesize } from '../lib/synth';
 
 const REPO_ROOT = join(__dirname, '..', '..');
 
@@ -79,7 +79,8 @@ describe('stage environments', () => {
 
   it('take CDK_DEFAULT_ACCOUNT/REGION unless the config sets account/region', () => {
     const app = createApp({
-      appProps: { autoSynth: false, outdir },
+      // cdk.json's feature flags, as every `cdk synth` has them.
+      appProps: { autoSynth: false, outdir, context: CDK_JSON_CONTEXT },
       stages: [devConfig, { ...prodConfig, account: '222222222222', region: 'eu-central-1' }],
       env: { CDK_DEFAULT_ACCOUNT: '111111111111', CDK_DEFAULT_REGION: 'eu-west-1' },
     });
