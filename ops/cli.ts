@@ -5,6 +5,7 @@
  */
 import { UsageError } from './cli-kit';
 import * as backup from './commands/backup';
+import * as metrics from './commands/metrics';
 import * as restore from './commands/restore';
 import * as snapshots from './commands/snapshots';
 import * as verify from './commands/verify';
@@ -14,7 +15,7 @@ interface Command {
   run(argv: readonly string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = { backup, verify, snapshots, restore };
+const COMMANDS: Record<string, Command> = { backup, verify, snapshots, restore, metrics };
 
 function help(): string {
   return [

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { compactTimestamp } from '../backup/snapshot-key';
 import { type RdbVerification, RdbVerifier } from '../shared/rdb';
@@ -45,6 +45,7 @@ export class RestoreError extends Error {
 
 const DUMP_NAME = 'dump.rdb';
 const PARTIAL_PREFIX = '.restore-';
+const FLUSH_EVERY_BYTES = 64 * 1024 * 1024;
 
 /**
  * Installs an RDB snapshot so that the project's Redis, started with its production configuration
@@ -151,18 +152,37 @@ async function downloadVerified(
   // The file is opened before streaming starts, and on failure removed only once the stream has
   // closed it: otherwise a late open could re-create the temp file after its removal.
   const handle = await open(partial, 'wx');
-  const file = handle.createWriteStream();
+  // 1 MiB buffer: with the default 16 KiB every verified chunk (~64 KiB) hits backpressure, and the
+  // round trips made a 500 MB restore ~70% slower than the plain download (bench:restore).
+  const file = handle.createWriteStream({ highWaterMark: 1024 * 1024 });
+  // Flush to disk as the download goes (every 64 MiB, in the background), so that the final fsync
+  // that makes the file durable before the switch has little left to write.
+  const flusher = await open(partial, 'r');
+  const flushes: Promise<void>[] = [];
+  let unflushed = 0;
+  const flushAsWeGo = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      unflushed += chunk.length;
+      if (unflushed >= FLUSH_EVERY_BYTES) {
+        unflushed = 0;
+        flushes.push(flusher.datasync().catch(() => undefined)); // a hint: the final sync decides
+      }
+      callback(null, chunk);
+    },
+  });
   try {
-    await pipeline(snapshot, verifier, file);
-    const synced = await open(partial, 'r');
-    await synced.sync();
-    await synced.close();
+    await pipeline(snapshot, verifier, flushAsWeGo, file);
+    await Promise.all(flushes);
+    await flusher.sync();
   } catch (error) {
+    await Promise.all(flushes);
     if (!file.closed) await once(file, 'close').catch(() => undefined);
     await rm(partial, { force: true });
     throw new RestoreError(`snapshot ${source} refused, nothing was changed: ${(error as Error).message}`, {
       cause: error,
     });
+  } finally {
+    await flusher.close().catch(() => undefined);
   }
   const result = verifier.result;
   if (!result) {

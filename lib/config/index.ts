@@ -3,6 +3,7 @@ import { prodConfig } from './prod';
 import type { StageConfig } from './stage-config';
 import { stagingConfig } from './staging';
 
+export * from './monitoring';
 export * from './stage-config';
 export * from './validate';
 export { devConfig, prodConfig, stagingConfig };

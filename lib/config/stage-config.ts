@@ -48,6 +48,53 @@ export interface ImportedVpcConfig {
 
 export type VpcConfig = NewVpcConfig | ImportedVpcConfig;
 
+/**
+ * Metrics and alarm settings of one stage (monitoring issue). Every field is optional; the defaults
+ * (`DEFAULT_MONITORING`, lib/config/monitoring.ts) suit the spec's sizing. See README, "Monitoring
+ * and alarms", for what each alarm means.
+ */
+export interface MonitoringConfig {
+  /** Minutes between two samples of the metrics function, 1 to 5. @default 1 */
+  readonly metricsIntervalMinutes?: number;
+  /** Celery queues (kombu list keys) whose length is published, at most 10. @default ['celery'] */
+  readonly celeryQueues?: readonly string[];
+  /** Redis database of Celery's broker URL (`redis://...:6379/0`), 0 to 15. @default 0 */
+  readonly celeryQueueDatabase?: number;
+  /**
+   * Alarm when a Celery queue holds more than this many messages for 15 minutes.
+   * @default no backlog alarm
+   */
+  readonly celeryBacklogAlarmThreshold?: number;
+  /**
+   * Alarm when Redis cannot be sampled (or no metrics arrive at all), and when no Redis task runs,
+   * for this many minutes. At least `metricsIntervalMinutes`, at most 60.
+   * @default 3
+   */
+  readonly downAlarmMinutes?: number;
+  /** Alarm when used memory averages above this % of maxmemory over 5 minutes. @default 90 */
+  readonly memoryAlarmPercent?: number;
+  /**
+   * Alarm when mem_fragmentation_ratio stays above this for 15 minutes (only while the
+   * fragmentation is also above 100 MiB: a small Redis always shows a high ratio). @default 1.5
+   */
+  readonly fragmentationAlarmRatio?: number;
+  /**
+   * Alarm when changes have waited this many minutes for an RDB save (redis.conf saves a changed
+   * dataset within 15 minutes), at least 20. @default 60
+   */
+  readonly unsavedChangesAlarmMinutes?: number;
+  /** Alarm when the task's CPU averages above this % for 15 minutes. @default 80 */
+  readonly taskCpuAlarmPercent?: number;
+  /** Alarm when the task's memory peaks above this % in two consecutive 5-minute periods. @default 85 */
+  readonly taskMemoryAlarmPercent?: number;
+  /**
+   * Alarm when no backup succeeded for `backupIntervalHours` + this many hours (1 to 48). CloudWatch
+   * alarms look back at most 7 days, so with weekly backups there is no such alarm (synth warns).
+   * @default 3
+   */
+  readonly backupAlarmMarginHours?: number;
+}
+
 export interface StageConfig {
   /** Construct id of the Stage, also the deploy selector (`npx cdk deploy 'Dev/*'`). PascalCase. */
   readonly stageName: string;
@@ -98,6 +145,12 @@ export interface StageConfig {
    * @default no e-mail subscription
    */
   readonly alarmEmail?: string;
+  /**
+   * Metrics schedule, Celery queues and alarm thresholds (monitoring issue). Every field has a
+   * default (see `MonitoringConfig` and `DEFAULT_MONITORING` in monitoring.ts).
+   * @default all defaults
+   */
+  readonly monitoring?: MonitoringConfig;
   /**
    * Keep the data (file system, KMS key, secrets, log groups) when the stack is deleted, and turn on
    * the stack's termination protection. Prod: true. Dev/staging: false (everything is destroyed).

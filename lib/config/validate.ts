@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { validateMonitoring } from './monitoring';
 import { EVICTION_POLICIES, type EvictionPolicy, type StageConfig } from './stage-config';
 
 /**
@@ -339,6 +340,7 @@ export function validateStageConfig(config: StageConfig, environment: ResolvedEn
   if (config.alarmEmail !== undefined && !EMAIL.test(config.alarmEmail)) {
     fail('alarmEmail', config.alarmEmail, 'Allowed: an e-mail address (name@example.com), or unset.');
   }
+  errors.push(...validateMonitoring(config));
   if (typeof config.retainData !== 'boolean') {
     fail('retainData', config.retainData, 'Allowed: true or false.');
   }

@@ -1,12 +1,15 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { resolveMonitoring } from '../config/monitoring';
 import type { StageConfig } from '../config/stage-config';
 import { backupScheduleExpression } from '../config/validate';
 import { RedisBackup } from '../constructs/redis-backup';
 import { RedisDiscovery } from '../constructs/redis-discovery';
 import { RedisKey } from '../constructs/redis-key';
+import { RedisMonitoring } from '../constructs/redis-monitoring';
 import { RedisNetwork } from '../constructs/redis-network';
+import { RedisRestore } from '../constructs/redis-restore';
 import { RedisSecrets } from '../constructs/redis-secrets';
 import { RedisSecurityGroups } from '../constructs/redis-security-groups';
 import { RedisService } from '../constructs/redis-service';
@@ -33,6 +36,10 @@ export class RedisStack extends Stack {
   public readonly redis: RedisService;
   /** Scheduled backups to S3. */
   public readonly backup: RedisBackup;
+  /** Metrics function, alarms, the alarm topic and the dashboard. */
+  public readonly monitoring: RedisMonitoring;
+  /** Restore from a snapshot: the Step Functions state machine and its functions. */
+  public readonly restore: RedisRestore;
 
   constructor(scope: Construct, id: string, props: RedisStackProps) {
     super(scope, id, { ...props, terminationProtection: props.config.retainData });
@@ -98,6 +105,24 @@ export class RedisStack extends Stack {
       removalPolicy,
     });
 
+    this.restore = new RedisRestore(this, 'Restore', {
+      redis: this.redis,
+      backup: this.backup,
+      envName: config.envName,
+      logRetention,
+      removalPolicy,
+    });
+
+    this.monitoring = new RedisMonitoring(this, 'Monitoring', {
+      redis: this.redis,
+      envName: config.envName,
+      monitoring: resolveMonitoring(config),
+      backupIntervalHours: config.backupIntervalHours,
+      ...(config.alarmEmail !== undefined && { alarmEmail: config.alarmEmail }),
+      logRetention,
+      removalPolicy,
+    });
+
     // What consumers and operators need. Secret ARNs only, never a secret value.
     const outputs: Record<string, { value: string; description: string }> = {
       RedisHost: { value: this.redis.hostName, description: 'Private DNS name of Redis (Cloud Map)' },
@@ -123,9 +148,29 @@ export class RedisStack extends Stack {
         description: 'KMS key of the secrets (consumers in another app need kms:Decrypt on it)',
       },
       BackupBucketName: { value: this.backup.bucket.bucketName, description: 'S3 bucket of the snapshots' },
+      RestoreStateMachineArn: {
+        value: this.restore.stateMachine.stateMachineArn,
+        description: 'Restore state machine (npm run -s ops -- restore --stage <stage> --snapshot <key>)',
+      },
+      RestoreFunctionName: {
+        value: this.restore.restoreFunction.function.functionName,
+        description: 'Restore function (undo a restore by hand: README, "Undo a restore")',
+      },
       BackupFunctionName: {
         value: this.backup.function.function.functionName,
         description: 'Backup function (aws lambda invoke to back up now)',
+      },
+      AlarmTopicArn: {
+        value: this.monitoring.topic.topicArn,
+        description: 'SNS topic of every alarm of this stage (ALARM and OK); subscribe on-call here',
+      },
+      DashboardName: {
+        value: this.monitoring.dashboard.dashboardName,
+        description: 'CloudWatch dashboard of this stage',
+      },
+      MetricsFunctionName: {
+        value: this.monitoring.function.function.functionName,
+        description: 'Metrics function (its log says why Redis could not be sampled, and why a task stopped)',
       },
       ClusterName: { value: this.redis.cluster.clusterName, description: 'ECS cluster (for ECS Exec)' },
       ServiceName: { value: this.redis.service.serviceName, description: 'ECS service (for ECS Exec)' },

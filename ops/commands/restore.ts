@@ -1,26 +1,111 @@
+import { createInterface } from 'node:readline/promises';
 import type { Readable } from 'node:stream';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { DEFAULT_SNAPSHOT_PREFIX, listSnapshots } from '../../lambda/backup';
 import { installSnapshot } from '../../lambda/restore/install-snapshot';
 import { createS3Client } from '../../lambda/shared/s3-client';
+import { type RestoreIo, restoreOnAws } from '../aws/restore';
+import { stageStack } from '../aws/stage-stack';
 import { formatBytes, parseOptions, required, UsageError } from '../cli-kit';
 
-export const usage = `restore --bucket <name> (--key <key> | --latest) [--prefix <p>] [--stage <s>] --data-dir <dir>
+export const usage = `restore --stage <stage> (--snapshot <key> | --latest) [--yes]
+    On AWS: restores the stage's Redis from a snapshot of its backup bucket with the restore state
+    machine (verify, stop Redis, install on EFS, start, check the key count; on failure the previous
+    data is put back). Shows each step; asks you to type the stage name for prod unless --yes.
+    --latest takes the newest of the stage's own snapshots. List them: snapshots --stage <stage>.
+  restore --bucket <name> (--key <key> | --latest) [--prefix <p>] [--stage <s>] --data-dir <dir>
          [--endpoint-url <url>]
-    Installs a snapshot into a Redis data directory (Redis must not be running on it) so that Redis,
-    started with appendonly yes, loads exactly that snapshot. Verifies it completely first; the old
-    data moves to <dir>/pre-restore-<time>/. --latest takes the newest snapshot (of --stage, if given).`;
+    Locally: installs a snapshot into a Redis data directory (Redis must not be running on it) so
+    that Redis, started with appendonly yes, loads exactly that snapshot. Verifies it completely
+    first; the old data moves to <dir>/pre-restore-<time>/. --latest takes the newest snapshot (of
+    --stage, if given).`;
 
 export async function run(argv: readonly string[]): Promise<number> {
   const { values } = parseOptions(argv, {
     bucket: { type: 'string' },
     key: { type: 'string' },
     latest: { type: 'boolean', default: false },
-    prefix: { type: 'string', default: DEFAULT_SNAPSHOT_PREFIX },
+    prefix: { type: 'string' },
     stage: { type: 'string' },
     'data-dir': { type: 'string' },
     'endpoint-url': { type: 'string' },
+    snapshot: { type: 'string' },
+    yes: { type: 'boolean', default: false },
   });
+  const local = (['bucket', 'key', 'data-dir', 'endpoint-url', 'prefix'] as const).filter(
+    (name) => values[name] !== undefined,
+  );
+  const aws = [...(values.snapshot !== undefined ? ['--snapshot'] : []), ...(values.yes ? ['--yes'] : [])];
+  if (local.length > 0 && aws.length > 0) {
+    throw new UsageError(
+      `${aws.join(' and ')} belong to the AWS form (--stage <stage>), ${local.map((name) => `--${name}`).join(', ')} to the local form (--bucket, --data-dir): use one form`,
+    );
+  }
+  if (local.length === 0) {
+    if (values.stage === undefined) {
+      throw new UsageError(
+        'give --stage <stage> to restore on AWS, or --bucket and --data-dir to restore a local data directory',
+      );
+    }
+    return runOnAws({
+      stage: values.stage,
+      ...(values.snapshot !== undefined && { snapshot: values.snapshot }),
+      latest: values.latest,
+      yes: values.yes,
+    });
+  }
+  return runLocally({ ...values, prefix: values.prefix ?? DEFAULT_SNAPSHOT_PREFIX });
+}
+
+async function runOnAws(options: { stage: string; snapshot?: string; latest: boolean; yes: boolean }) {
+  const target = stageStack(options.stage);
+  const region = target.region === undefined ? {} : { region: target.region };
+  const io: RestoreIo = {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    interactive: process.stdin.isTTY === true,
+    ask: async (question) => {
+      const prompt = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return await prompt.question(question);
+      } finally {
+        prompt.close();
+      }
+    },
+  };
+  const onInterrupt = () => {
+    process.stderr.write(
+      '\nrestore: stopped following; the restore goes on in AWS (aws stepfunctions describe-execution --execution-arn <the execution above>)\n',
+    );
+    process.exit(130);
+  };
+  process.once('SIGINT', onInterrupt);
+  try {
+    return await restoreOnAws(
+      {
+        cfn: new CloudFormationClient(region),
+        sfn: new SFNClient(region),
+        s3: createS3Client(region),
+        io,
+      },
+      options,
+    );
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
+  }
+}
+
+async function runLocally(values: {
+  bucket?: string;
+  key?: string;
+  latest: boolean;
+  prefix: string;
+  stage?: string;
+  'data-dir'?: string;
+  'endpoint-url'?: string;
+}): Promise<number> {
   const bucket = required(values, 'bucket');
   const dataDir = required(values, 'data-dir');
   if ((values.key === undefined) === !values.latest) {

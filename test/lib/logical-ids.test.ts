@@ -18,6 +18,8 @@ const STATEFUL_LOGICAL_IDS: Record<string, string> = {
   RedisExecAuditLogs6FE19DA4: 'AWS::Logs::LogGroup',
   BackupBucketBC94E555: 'AWS::S3::Bucket',
   BackupAccessLogs0B47D8EE: 'AWS::S3::Bucket',
+  // Replacing the alarm topic drops its confirmed e-mail subscription: on-call stops getting alarms.
+  MonitoringAlarmTopicAF62D4F1: 'AWS::SNS::Topic',
 };
 
 let synthesized: SynthesizedApp;

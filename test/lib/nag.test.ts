@@ -55,6 +55,22 @@ describe.each(STAGES)('cdk-nag AwsSolutions on %s', (stageName) => {
         'Redis/Backup/Function/Role AwsSolutions-IAM5[Resource::*]',
         'Redis/Backup/Function/Role AwsSolutions-IAM5[Resource::<BackupFunctionLogs0F5DE4DE.Arn>]',
         `Redis/Backup/Function/Role AwsSolutions-IAM5[Resource::<BackupBucketBC94E555.Arn>/snapshots/${stageName.toLowerCase()}/*]`,
+        // Monitoring: the metrics function's ENI actions and its log streams (ProjectFunction).
+        'Redis/Monitoring/Function/Role AwsSolutions-IAM5[Resource::*]',
+        'Redis/Monitoring/Function/Role AwsSolutions-IAM5[Resource::<MonitoringFunctionLogs53232268.Arn>]',
+        // Restore: each function's ENI actions and log streams; the verify and restore functions read
+        // snapshots under the bucket's snapshot prefix; the state machine's role: ecs:ListTasks (cluster
+        // condition), log delivery and X-Ray on "*", and DescribeTasks on the Redis cluster's tasks.
+        'Redis/Restore/VerifyFunction/Role AwsSolutions-IAM5[Resource::*]',
+        'Redis/Restore/VerifyFunction/Role AwsSolutions-IAM5[Resource::<RestoreVerifyFunctionLogsF08E379D.Arn>]',
+        'Redis/Restore/VerifyFunction/Role AwsSolutions-IAM5[Resource::<BackupBucketBC94E555.Arn>/snapshots/*]',
+        'Redis/Restore/RestoreFunction/Role AwsSolutions-IAM5[Resource::*]',
+        'Redis/Restore/RestoreFunction/Role AwsSolutions-IAM5[Resource::<RestoreRestoreFunctionLogs4641029B.Arn>]',
+        'Redis/Restore/RestoreFunction/Role AwsSolutions-IAM5[Resource::<BackupBucketBC94E555.Arn>/snapshots/*]',
+        'Redis/Restore/CheckFunction/Role AwsSolutions-IAM5[Resource::*]',
+        'Redis/Restore/CheckFunction/Role AwsSolutions-IAM5[Resource::<RestoreCheckFunctionLogs862DBBFF.Arn>]',
+        'Redis/Restore/StateMachineRole AwsSolutions-IAM5[Resource::*]',
+        'Redis/Restore/StateMachineRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<RedisCluster45B2E7F5>/*]',
       ].sort(),
     );
   });

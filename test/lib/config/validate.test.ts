@@ -1,11 +1,14 @@
 import {
+  backupMissingAlarmHours,
   backupScheduleExpression,
+  DEFAULT_MONITORING,
   devConfig,
   FARGATE_CPU_MEMORY,
   parseCidr,
   parseRedisMemory,
   prodConfig,
   resolveEnvironment,
+  resolveMonitoring,
   STAGE_CONFIGS,
   type StageConfig,
   stagingConfig,
@@ -362,4 +365,108 @@ describe('helpers', () => {
       expect(backupScheduleExpression({ ...devConfig, backupIntervalHours, backupStartHourUtc })).toBe(cron);
     },
   );
+});
+
+describe('monitoring section (alarm thresholds, metrics schedule, Celery queues)', () => {
+  it('defaults every field: metrics every minute, queue celery in db 0, no backlog alarm', () => {
+    expect(resolveMonitoring(devConfig)).toEqual(DEFAULT_MONITORING);
+    expect(DEFAULT_MONITORING).toEqual({
+      metricsIntervalMinutes: 1,
+      celeryQueues: ['celery'],
+      celeryQueueDatabase: 0,
+      downAlarmMinutes: 3,
+      memoryAlarmPercent: 90,
+      fragmentationAlarmRatio: 1.5,
+      unsavedChangesAlarmMinutes: 60,
+      taskCpuAlarmPercent: 80,
+      taskMemoryAlarmPercent: 85,
+      backupAlarmMarginHours: 3,
+    });
+    expect(DEFAULT_MONITORING.celeryBacklogAlarmThreshold).toBeUndefined();
+  });
+
+  it('keeps the defaults of the fields a stage does not set', () => {
+    const resolved = resolveMonitoring({
+      ...devConfig,
+      monitoring: { memoryAlarmPercent: 80, celeryBacklogAlarmThreshold: 100 },
+    });
+    expect(resolved).toEqual({
+      ...DEFAULT_MONITORING,
+      memoryAlarmPercent: 80,
+      celeryBacklogAlarmThreshold: 100,
+    });
+    expect(problems({ monitoring: { memoryAlarmPercent: 80, celeryBacklogAlarmThreshold: 100 } })).toEqual(
+      [],
+    );
+  });
+
+  it.each([
+    [{ metricsIntervalMinutes: 0 }, 'metricsIntervalMinutes', 0, /from 1 to 5/],
+    [
+      { metricsIntervalMinutes: 10 },
+      'metricsIntervalMinutes',
+      10,
+      /from 1 to 5 \(the Redis alarms evaluate 5-minute periods\)/,
+    ],
+    [{ metricsIntervalMinutes: 1.5 }, 'metricsIntervalMinutes', 1.5, /whole number/],
+    [
+      { metricsIntervalMinutes: 5, downAlarmMinutes: 3 },
+      'downAlarmMinutes',
+      3,
+      /from metricsIntervalMinutes \(5\) to 60/,
+    ],
+    [{ downAlarmMinutes: 61 }, 'downAlarmMinutes', 61, /to 60/],
+    [
+      { celeryQueues: ['celery', 'high priority'] },
+      'celeryQueues[1]',
+      'high priority',
+      /without spaces or commas/,
+    ],
+    [{ celeryQueues: ['a,b'] }, 'celeryQueues[0]', 'a,b', /without spaces or commas/],
+    [{ celeryQueues: ['celery', 'celery'] }, 'celeryQueues', ['celery', 'celery'], /each queue once/],
+    [
+      { celeryQueues: Array.from({ length: 11 }, (_, i) => `q${i}`) },
+      'celeryQueues',
+      Array.from({ length: 11 }, (_, i) => `q${i}`),
+      /at most 10/,
+    ],
+    [{ celeryQueueDatabase: 16 }, 'celeryQueueDatabase', 16, /from 0 to 15/],
+    [{ celeryBacklogAlarmThreshold: 0 }, 'celeryBacklogAlarmThreshold', 0, /at least 1, or unset/],
+    [{ memoryAlarmPercent: 0 }, 'memoryAlarmPercent', 0, /from 1 to 100/],
+    [{ memoryAlarmPercent: 120 }, 'memoryAlarmPercent', 120, /from 1 to 100/],
+    [{ fragmentationAlarmRatio: 1 }, 'fragmentationAlarmRatio', 1, /from 1\.1 to 10/],
+    [
+      { unsavedChangesAlarmMinutes: 15 },
+      'unsavedChangesAlarmMinutes',
+      15,
+      /from 20 \(redis\.conf saves changes within 15 minutes\)/,
+    ],
+    [{ taskCpuAlarmPercent: 101 }, 'taskCpuAlarmPercent', 101, /from 1 to 100/],
+    [{ taskMemoryAlarmPercent: -5 }, 'taskMemoryAlarmPercent', -5, /from 1 to 100/],
+    [{ backupAlarmMarginHours: 0 }, 'backupAlarmMarginHours', 0, /from 1 to 48/],
+  ])('rejects %j', (monitoring, field, value, allowed) => {
+    expectOneProblem({ monitoring } as Partial<StageConfig>, `monitoring.${field}`, value, allowed);
+  });
+
+  it.each([
+    [24, 3, 27],
+    [1, 3, 4],
+    [12, 48, 60],
+    [168, 3, undefined],
+  ])(
+    'the missing-backup alarm fires after interval %dh + margin %dh = %s h (none beyond CloudWatch’s 7 days)',
+    (backupIntervalHours, backupAlarmMarginHours, hours) => {
+      expect(
+        backupMissingAlarmHours({
+          ...devConfig,
+          backupIntervalHours,
+          monitoring: { backupAlarmMarginHours },
+        }),
+      ).toBe(hours);
+    },
+  );
+
+  it('lets weekly backups through validation (the construct warns that no missing-backup alarm exists)', () => {
+    expect(problems({ backupIntervalHours: 168, backupRetentionDays: 14 })).toEqual([]);
+  });
 });

@@ -301,10 +301,13 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
       );
     });
 
-    it('admits NFS (2049) to the file system only from the Redis task', () => {
-      expect(ingressOf(template, logicalId(stack.redis.fileSystemSecurityGroup))).toEqual([
-        `tcp 2049-2049 <- sg:${logicalId(stack.redis.redisSecurityGroup)}`,
-      ]);
+    it('admits NFS (2049) to the file system only from the Redis task and the restore function', () => {
+      expect(ingressOf(template, logicalId(stack.redis.fileSystemSecurityGroup)).sort()).toEqual(
+        [
+          `tcp 2049-2049 <- sg:${logicalId(stack.redis.redisSecurityGroup)}`,
+          `tcp 2049-2049 <- sg:${logicalId(stack.restore.restoreSecurityGroup)}`,
+        ].sort(),
+      );
     });
 
     it('gives the client group no ingress and no egress but 6379 to Redis', () => {

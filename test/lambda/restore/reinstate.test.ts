@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Readable } from 'node:stream';
+import { installSnapshot, RestoreError } from '../../../lambda/restore/install-snapshot';
+import { previousDataFolder, reinstatePreviousData } from '../../../lambda/restore/reinstate';
+import { RedisProcess } from '../../support/redis-process';
+import { makeTempDir, removeTempDir } from '../../support/temp-dir';
+import { fetchRdb } from '../helpers/rdb';
+
+function fingerprint(dir: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  const walk = (path: string) => {
+    for (const entry of readdirSync(path)) {
+      const full = join(path, entry);
+      if (statSync(full).isDirectory()) walk(full);
+      else result[relative(dir, full)] = createHash('sha256').update(readFileSync(full)).digest('hex');
+    }
+  };
+  walk(dir);
+  return result;
+}
+
+describe('reinstatePreviousData: undoing a restore', () => {
+  let snapshot: Buffer;
+  const dirs: string[] = [];
+  const servers: RedisProcess[] = [];
+  const restoreTime = new Date('2026-11-25T03:00:00Z');
+
+  beforeAll(async () => {
+    const source = await RedisProcess.start();
+    try {
+      const p = source.client().pipeline();
+      for (let i = 0; i < 40; i++) p.set(`snap:${i}`, `snapshot value ${i}`);
+      await p.exec();
+      snapshot = await fetchRdb(source.port);
+    } finally {
+      await source.cleanup();
+    }
+  });
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await server.cleanup();
+    for (const dir of dirs.splice(0)) removeTempDir(dir);
+  });
+
+  function tempDir(): string {
+    const dir = makeTempDir('reinstate');
+    dirs.push(dir);
+    return dir;
+  }
+
+  async function startOn(dir: string): Promise<RedisProcess> {
+    const redis = await RedisProcess.start({ dataDir: dir });
+    servers.push(redis);
+    return redis;
+  }
+
+  async function stop(redis: RedisProcess): Promise<void> {
+    await redis.stop();
+    servers.splice(servers.indexOf(redis), 1);
+  }
+
+  /** A directory where the project's Redis persisted `keys` old keys (appendonlydir and dump.rdb). */
+  async function dirWithOldData(keys: number): Promise<string> {
+    const dir = tempDir();
+    const old = await startOn(dir);
+    const p = old.client().pipeline();
+    for (let i = 0; i < keys; i++) p.set(`old:${i}`, `old value ${i}`);
+    await p.exec();
+    await old.client().save();
+    await stop(old);
+    return dir;
+  }
+
+  async function install(dir: string) {
+    return installSnapshot({
+      dataDir: dir,
+      snapshot: Readable.from([snapshot]),
+      source: 'test',
+      now: restoreTime,
+    });
+  }
+
+  it('puts the old data back: Redis loads it again, and the restored data is set aside intact', async () => {
+    const dir = await dirWithOldData(25);
+    const before = fingerprint(dir);
+    const installed = await install(dir);
+    expect(installed.previousData).toBe(previousDataFolder(dir, restoreTime));
+
+    // The restored Redis ran and took writes before the restore was undone.
+    const restored = await startOn(dir);
+    expect(await restored.client().dbsize()).toBe(40);
+    await restored.client().set('written-after-restore', 'yes');
+    await stop(restored);
+
+    const result = await reinstatePreviousData({
+      dataDir: dir,
+      previousData: installed.previousData as string,
+      now: new Date('2026-11-25T03:10:00Z'),
+    });
+    expect(result).toMatchObject({
+      reinstated: true,
+      setAside: join(dir, 'undone-restore-20261125T031000Z'),
+    });
+    expect(result.warnings).toEqual([]);
+
+    // What Redis loads is the old data again, file for file.
+    const now = fingerprint(dir);
+    for (const [file, hash] of Object.entries(before))
+      expect({ file, hash: now[file] }).toEqual({ file, hash });
+    const back = await startOn(dir);
+    expect(await back.client().dbsize()).toBe(25);
+    expect(await back.client().get('old:3')).toBe('old value 3');
+    expect(await back.client().exists('snap:0')).toBe(0);
+    await stop(back);
+
+    // The restored data (with its later write) can itself be brought back from the set-aside folder.
+    const elsewhere = tempDir();
+    cpSync(join(result.setAside as string, 'appendonlydir'), join(elsewhere, 'appendonlydir'), {
+      recursive: true,
+    });
+    const setAside = await startOn(elsewhere);
+    expect(await setAside.client().dbsize()).toBe(41);
+    expect(await setAside.client().get('written-after-restore')).toBe('yes');
+  });
+
+  it('changes nothing when the install never switched, and when run a second time', async () => {
+    // An install interrupted after moving the old data aside, before the manifest switch: the
+    // pre-restore folder holds links to the files Redis still loads.
+    const dir = await dirWithOldData(10);
+    const folder = previousDataFolder(dir, restoreTime);
+    cpSync(join(dir, 'appendonlydir'), join(folder, 'appendonlydir'), { recursive: true });
+    const before = fingerprint(dir);
+    const untouched = await reinstatePreviousData({ dataDir: dir, previousData: folder });
+    expect(untouched).toMatchObject({ reinstated: false, reason: expect.stringMatching(/still in place/) });
+    expect(fingerprint(dir)).toEqual(before);
+
+    // A completed undo, repeated (the state machine retries it): the second one changes nothing.
+    const other = await dirWithOldData(10);
+    const installed = await install(other);
+    expect(
+      (await reinstatePreviousData({ dataDir: other, previousData: installed.previousData as string }))
+        .reinstated,
+    ).toBe(true);
+    const undone = fingerprint(other);
+    const again = await reinstatePreviousData({
+      dataDir: other,
+      previousData: installed.previousData as string,
+    });
+    expect(again.reinstated).toBe(false);
+    expect(fingerprint(other)).toEqual(undone);
+    const redis = await startOn(other);
+    expect(await redis.client().dbsize()).toBe(10);
+  });
+
+  it('restores "no data" when the old directory had only a dump.rdb (Redis with appendonly yes ignores it)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'dump.rdb'), snapshot);
+    const installed = await install(dir);
+    expect(existsSync(join(dir, 'dump.rdb'))).toBe(false);
+    const result = await reinstatePreviousData({
+      dataDir: dir,
+      previousData: installed.previousData as string,
+    });
+    expect(result.reinstated).toBe(true);
+    expect(readFileSync(join(dir, 'dump.rdb'))).toEqual(snapshot);
+    expect(existsSync(join(dir, 'appendonlydir', 'appendonly.aof.manifest'))).toBe(false);
+  });
+
+  it('fails without switching when a previous file name is taken, leaving the restored data loadable', async () => {
+    const dir = await dirWithOldData(5);
+    const installed = await install(dir);
+    const oldBase = readdirSync(join(installed.previousData as string, 'appendonlydir')).find((file) =>
+      file.includes('.base.'),
+    ) as string;
+    writeFileSync(join(dir, 'appendonlydir', oldBase), 'something else');
+    await expect(
+      reinstatePreviousData({ dataDir: dir, previousData: installed.previousData as string }),
+    ).rejects.toThrow(/the restored data is still in place: .* exists and is not the previous data's/);
+    const redis = await startOn(dir);
+    expect(await redis.client().dbsize()).toBe(40);
+  });
+
+  it('refuses while a Redis runs on the directory', async () => {
+    const dir = await dirWithOldData(5);
+    const installed = await install(dir);
+    await startOn(dir);
+    await expect(
+      reinstatePreviousData({ dataDir: dir, previousData: installed.previousData as string }),
+    ).rejects.toThrow(RestoreError);
+  });
+});

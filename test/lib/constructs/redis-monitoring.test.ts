@@ -1,0 +1,615 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CfnElement, Stack } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { BACKUP_SERVICE } from '../../../lambda/metrics/names';
+import { devConfig, prodConfig, type StageConfig, stagingConfig } from '../../../lib/config';
+import { NO_MISSING_BACKUP_ALARM_WARNING_ID } from '../../../lib/constructs/redis-monitoring';
+import type { RedisStack } from '../../../lib/stacks/redis-stack';
+import { STAGES, type SynthesizedApp, synthesize } from '../synth';
+
+type Json = Record<string, unknown>;
+
+const CONFIGS: Record<(typeof STAGES)[number], StageConfig> = {
+  Dev: devConfig,
+  Staging: stagingConfig,
+  Prod: prodConfig,
+};
+
+/** A stage with every monitoring option away from its default (and weekly backups). */
+const CUSTOM: StageConfig = {
+  ...devConfig,
+  stageName: 'Qa',
+  envName: 'qa',
+  dnsNamespace: 'qa.emailclient.internal',
+  vpc: { kind: 'new', cidr: '10.40.0.0/16', maxAzs: 2 },
+  backupIntervalHours: 168,
+  backupRetentionDays: 30,
+  alarmEmail: 'oncall@example.com',
+  monitoring: {
+    metricsIntervalMinutes: 2,
+    downAlarmMinutes: 6,
+    celeryQueues: ['celery', 'emails'],
+    celeryQueueDatabase: 2,
+    celeryBacklogAlarmThreshold: 500,
+    memoryAlarmPercent: 80,
+  },
+};
+
+let synthesized: SynthesizedApp;
+let custom: SynthesizedApp;
+beforeAll(() => {
+  synthesized = synthesize();
+  custom = synthesize({ stages: [CUSTOM] });
+});
+afterAll(() => {
+  synthesized?.cleanup();
+  custom?.cleanup();
+});
+
+function logicalId(construct: IConstruct): string {
+  const stack = Stack.of(construct);
+  return stack.resolve(stack.getLogicalId(construct.node.defaultChild as CfnElement));
+}
+
+/** The properties of the alarm with this name. */
+function alarm(template: Template, name: string): Json {
+  const found = Object.values(
+    template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: name } }),
+  ) as { Properties: Json }[];
+  expect(found).toHaveLength(1);
+  return (found[0] as { Properties: Json }).Properties;
+}
+
+/** Dimensions as a plain object. */
+function dimensions(properties: Json): Json {
+  const list = (properties.Dimensions ?? []) as { Name: string; Value: unknown }[];
+  return Object.fromEntries(list.map(({ Name, Value }) => [Name, Value]));
+}
+
+interface ExpectedAlarm {
+  readonly metric: string;
+  readonly namespace: string;
+  readonly dimensions: Json;
+  readonly statistic: string;
+  readonly period: number;
+  readonly threshold: number;
+  readonly comparison: string;
+  readonly evaluationPeriods: number;
+  /** undefined = every evaluation period (CloudFormation's default) */
+  readonly datapointsToAlarm?: number;
+  readonly missing: 'breaching' | 'notBreaching';
+}
+
+describe.each(STAGES)('%s/Redis monitoring', (stageName) => {
+  const config = CONFIGS[stageName];
+  const env = config.envName;
+  let stack: RedisStack;
+  let template: Template;
+  beforeAll(() => {
+    stack = synthesized.stage(stageName).redisStack;
+    template = synthesized.template(stageName);
+  });
+
+  const redisDims = () => ({ service: 'redis-metrics', Stage: env });
+  const backupDims = () => ({ service: 'redis-backup', Stage: env });
+  const serviceDims = () => ({
+    ClusterName: { Ref: logicalId(stack.redis.cluster) },
+    ServiceName: { 'Fn::GetAtt': [logicalId(stack.redis.service), 'Name'] },
+  });
+  const NS = 'EmailPlatform/Redis';
+
+  const EXPECTED: Record<string, () => ExpectedAlarm> = {
+    unreachable: () => ({
+      metric: 'RedisUp',
+      namespace: NS,
+      dimensions: redisDims(),
+      statistic: 'Maximum',
+      period: 60,
+      threshold: 1,
+      comparison: 'LessThanThreshold',
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      missing: 'breaching',
+    }),
+    evictions: () => ({
+      metric: 'EvictedKeys',
+      namespace: NS,
+      dimensions: redisDims(),
+      statistic: 'Sum',
+      period: 300,
+      threshold: 1,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      evaluationPeriods: 1,
+      missing: 'notBreaching',
+    }),
+    'memory-above-maxmemory-threshold': () => ({
+      metric: 'MemoryUsedPercent',
+      namespace: NS,
+      dimensions: redisDims(),
+      statistic: 'Average',
+      period: 300,
+      threshold: 90,
+      comparison: 'GreaterThanThreshold',
+      evaluationPeriods: 1,
+      missing: 'notBreaching',
+    }),
+    'rdb-save-failing': () => ({
+      metric: 'RdbLastBgsaveOk',
+      namespace: NS,
+      dimensions: redisDims(),
+      statistic: 'Minimum',
+      period: 300,
+      threshold: 1,
+      comparison: 'LessThanThreshold',
+      evaluationPeriods: 1,
+      missing: 'notBreaching',
+    }),
+    'aof-write-failing': () => ({
+      metric: 'AofLastWriteOk',
+      namespace: NS,
+      dimensions: redisDims(),
+      statistic: 'Minimum',
+      period: 300,
+      threshold: 1,
+      comparison: 'LessThanThreshold',
+      evaluationPeriods: 1,
+      missing: 'notBreaching',
+    }),
+    'aof-rewrite-failing': () => ({
+      metric: 'AofLastRewriteOk',
+      namespace: NS,
+      dimensions: redisDims(),
+      statistic: 'Minimum',
+      period: 300,
+      threshold: 1,
+      comparison: 'LessThanThreshold',
+      evaluationPeriods: 1,
+      missing: 'notBreaching',
+    }),
+    'no-running-task': () => ({
+      metric: 'RunningTaskCount',
+      namespace: 'ECS/ContainerInsights',
+      dimensions: serviceDims(),
+      statistic: 'Maximum',
+      period: 60,
+      threshold: 1,
+      comparison: 'LessThanThreshold',
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      missing: 'breaching',
+    }),
+    'task-cpu-high': () => ({
+      metric: 'CPUUtilization',
+      namespace: 'AWS/ECS',
+      dimensions: serviceDims(),
+      statistic: 'Average',
+      period: 300,
+      threshold: 80,
+      comparison: 'GreaterThanThreshold',
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      missing: 'notBreaching',
+    }),
+    'task-memory-high': () => ({
+      metric: 'MemoryUtilization',
+      namespace: 'AWS/ECS',
+      dimensions: serviceDims(),
+      statistic: 'Maximum',
+      period: 300,
+      threshold: 85,
+      comparison: 'GreaterThanThreshold',
+      evaluationPeriods: 2,
+      datapointsToAlarm: 2,
+      missing: 'notBreaching',
+    }),
+    'task-stopped-unexpectedly': () => ({
+      metric: 'UnexpectedTaskStops',
+      namespace: NS,
+      dimensions: redisDims(),
+      statistic: 'Sum',
+      period: 300,
+      threshold: 1,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      evaluationPeriods: 1,
+      missing: 'notBreaching',
+    }),
+    'backup-failed': () => ({
+      metric: 'BackupFailed',
+      namespace: NS,
+      dimensions: backupDims(),
+      statistic: 'Sum',
+      period: 3600,
+      threshold: 1,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      evaluationPeriods: 1,
+      missing: 'notBreaching',
+    }),
+    'backup-missing': () => ({
+      metric: 'BackupSucceeded',
+      namespace: NS,
+      dimensions: backupDims(),
+      statistic: 'Sum',
+      period: 3600,
+      threshold: 1,
+      comparison: 'LessThanThreshold',
+      // daily backups + the default 3 h margin: 27 hourly periods without a success
+      evaluationPeriods: config.backupIntervalHours + 3,
+      datapointsToAlarm: config.backupIntervalHours + 3,
+      missing: 'breaching',
+    }),
+  };
+
+  describe('alarms', () => {
+    it.each(Object.keys(EXPECTED))(
+      'emailclient-redis-<stage>-%s: metric, statistic, period, threshold, comparison, missing data, actions',
+      (meaning) => {
+        const expected = (EXPECTED[meaning] as () => ExpectedAlarm)();
+        const properties = alarm(template, `emailclient-redis-${env}-${meaning}`);
+        expect({
+          metric: properties.MetricName,
+          namespace: properties.Namespace,
+          dimensions: dimensions(properties),
+          statistic: properties.Statistic,
+          period: properties.Period,
+          threshold: properties.Threshold,
+          comparison: properties.ComparisonOperator,
+          evaluationPeriods: properties.EvaluationPeriods,
+          datapointsToAlarm: properties.DatapointsToAlarm,
+          missing: properties.TreatMissingData,
+        }).toEqual(expected);
+        const topic = { Ref: logicalId(stack.monitoring.topic) };
+        expect(properties.AlarmActions).toEqual([topic]);
+        expect(properties.OKActions).toEqual([topic]);
+        expect(properties.AlarmDescription).toMatch(
+          new RegExp(`^Redis \\(${env}\\): .+Monitoring and alarms`),
+        );
+      },
+    );
+
+    it('fragmentation: the ratio above 1.5 for 15 minutes, only while over 100 MiB are fragmented', () => {
+      const properties = alarm(template, `emailclient-redis-${env}-fragmentation-high`);
+      expect(properties).toMatchObject({
+        Threshold: 1.5,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 3,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: logicalId(stack.monitoring.topic) }],
+        OKActions: [{ Ref: logicalId(stack.monitoring.topic) }],
+      });
+      const metrics = properties.Metrics as Json[];
+      expect(metrics[0]).toMatchObject({ Expression: 'IF(bytes > 104857600, ratio, 0)', ReturnData: true });
+      expect(
+        metrics.slice(1).map((query) => {
+          const stat = query.MetricStat as { Metric: Json; Period: number; Stat: string };
+          return [
+            query.Id,
+            query.ReturnData,
+            stat.Metric.MetricName,
+            stat.Stat,
+            stat.Period,
+            dimensions(stat.Metric),
+          ];
+        }),
+      ).toEqual([
+        ['ratio', false, 'FragmentationRatio', 'Average', 300, redisDims()],
+        ['bytes', false, 'FragmentationBytes', 'Average', 300, redisDims()],
+      ]);
+    });
+
+    it('no recent save: changes unsaved for over 60 minutes (an idle Redis with nothing to save stays OK)', () => {
+      const properties = alarm(template, `emailclient-redis-${env}-no-recent-save`);
+      expect(properties).toMatchObject({
+        Threshold: 3600,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+        OKActions: [{ Ref: logicalId(stack.monitoring.topic) }],
+      });
+      const metrics = properties.Metrics as Json[];
+      expect(metrics[0]).toMatchObject({ Expression: 'IF(unsaved > 0, seconds, 0)', ReturnData: true });
+      expect(
+        metrics.slice(1).map((query) => {
+          const stat = query.MetricStat as { Metric: Json; Period: number; Stat: string };
+          return [query.Id, stat.Metric.MetricName, stat.Stat, stat.Period, dimensions(stat.Metric)];
+        }),
+      ).toEqual([
+        ['seconds', 'SecondsSinceLastSave', 'Minimum', 300, redisDims()],
+        ['unsaved', 'UnsavedChanges', 'Minimum', 300, redisDims()],
+      ]);
+    });
+
+    it('has exactly these alarms (no Celery backlog alarm by default), all named after the stage', () => {
+      const names = Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+        .map((resource) => (resource as { Properties: Json }).Properties.AlarmName as string)
+        .sort();
+      expect(names).toEqual(
+        [...Object.keys(EXPECTED), 'fragmentation-high', 'no-recent-save']
+          .map((meaning) => `emailclient-redis-${env}-${meaning}`)
+          .sort(),
+      );
+    });
+
+    it('reads the backup metrics under the service name the backup function publishes with', () => {
+      // Powertools adds `service` (its serviceName) to every metric: the alarms must match it.
+      const source = readFileSync(
+        join(__dirname, '..', '..', '..', 'lambda', 'backup', 'handler.ts'),
+        'utf8',
+      );
+      expect(source).toContain(`createObservability('${BACKUP_SERVICE}', stage)`);
+    });
+  });
+
+  describe('alarm topic', () => {
+    it('is encrypted with the stage key, TLS only, and lets only this stage’s CloudWatch alarms publish', () => {
+      template.hasResourceProperties('AWS::SNS::Topic', {
+        DisplayName: `Redis (${env}) alarms`,
+        KmsMasterKeyId: { 'Fn::GetAtt': [logicalId(stack.redis.kmsKey), 'Arn'] },
+      });
+      const alarmArn = Match.objectLike({
+        'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(`:alarm:emailclient-redis-${env}-\\*$`)])],
+      });
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        Topics: [{ Ref: logicalId(stack.monitoring.topic) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sns:Publish',
+              Principal: '*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+            Match.objectLike({
+              Effect: 'Allow',
+              Action: 'sns:Publish',
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Condition: {
+                StringEquals: { 'aws:SourceAccount': Match.anyValue() },
+                ArnLike: { 'aws:SourceArn': alarmArn },
+              },
+            }),
+          ]),
+        },
+      });
+      // Without Decrypt/GenerateDataKey on the key, CloudWatch drops every notification silently.
+      template.hasResourceProperties('AWS::KMS::Key', {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Sid: 'AllowCloudWatchAlarmsToNotify',
+              Effect: 'Allow',
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+              Condition: {
+                StringEquals: { 'aws:SourceAccount': Match.anyValue() },
+                ArnLike: { 'aws:SourceArn': alarmArn },
+              },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('has no e-mail subscription when the stage sets no alarmEmail', () => {
+      expect(config.alarmEmail).toBeUndefined();
+      template.resourceCountIs('AWS::SNS::Subscription', 0);
+    });
+
+    it('is an output, with the dashboard name', () => {
+      template.hasOutput('AlarmTopicArn', { Value: { Ref: logicalId(stack.monitoring.topic) } });
+      template.hasOutput('DashboardName', { Value: { Ref: logicalId(stack.monitoring.dashboard) } });
+    });
+  });
+
+  describe('metrics function', () => {
+    it('runs Node.js 24 in the private subnets, in the functions security group, with its settings', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('publishes INFO, DBSIZE and Celery queue metrics'),
+        Runtime: 'nodejs24.x',
+        Timeout: 30,
+        VpcConfig: {
+          SecurityGroupIds: [{ 'Fn::GetAtt': [logicalId(stack.redis.functionsSecurityGroup), 'GroupId'] }],
+          SubnetIds: Match.anyValue(),
+        },
+        Environment: {
+          Variables: Match.objectLike({
+            STAGE: env,
+            REDIS_PORT: '6379',
+            MONITOR_SECRET_ARN: { Ref: logicalId(stack.redis.secrets.monitorPassword) },
+            METRICS_INTERVAL_SECONDS: '60',
+            CELERY_QUEUES: 'celery',
+            CELERY_QUEUE_DATABASE: '0',
+          }),
+        },
+      });
+    });
+
+    it('may read the monitor secret and nothing else of the stage (besides logs, ENIs, Decrypt)', () => {
+      const policies = template.findResources('AWS::IAM::Policy', {
+        Properties: { Roles: [{ Ref: logicalId(stack.monitoring.function.role) }] },
+      });
+      const statements = Object.values(policies).flatMap(
+        (policy) =>
+          (policy as { Properties: { PolicyDocument: { Statement: Json[] } } }).Properties.PolicyDocument
+            .Statement,
+      );
+      const actions = statements.flatMap((statement) => [statement.Action].flat() as string[]).sort();
+      expect(actions).toEqual(
+        [
+          'logs:CreateLogStream',
+          'logs:PutLogEvents',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:CreateNetworkInterface',
+          'ec2:DeleteNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:UnassignPrivateIpAddresses',
+          'kms:Decrypt',
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:GetSecretValue',
+        ].sort(),
+      );
+      const secretStatements = statements.filter((statement) =>
+        JSON.stringify(statement.Action).includes('secretsmanager:'),
+      );
+      expect(secretStatements.map((statement) => statement.Resource)).toEqual([
+        { Ref: logicalId(stack.redis.secrets.monitorPassword) },
+      ]);
+    });
+
+    it('runs every minute, without retries (a late sample is worth nothing)', () => {
+      const fn = { 'Fn::GetAtt': [logicalId(stack.monitoring.function.function), 'Arn'] };
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        State: 'ENABLED',
+        Targets: [Match.objectLike({ Arn: fn, RetryPolicy: { MaximumRetryAttempts: 0 } })],
+      });
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: logicalId(stack.monitoring.function.function) },
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 300,
+      });
+    });
+
+    it('receives the "task stopped" events of the Redis service only', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['aws.ecs'],
+          'detail-type': ['ECS Task State Change'],
+          detail: {
+            clusterArn: [{ 'Fn::GetAtt': [logicalId(stack.redis.cluster), 'Arn'] }],
+            group: [
+              { 'Fn::Join': ['', ['service:', { 'Fn::GetAtt': [logicalId(stack.redis.service), 'Name'] }]] },
+            ],
+            lastStatus: ['STOPPED'],
+          },
+        },
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [logicalId(stack.monitoring.function.function), 'Arn'] },
+            RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 3600 },
+          }),
+        ],
+      });
+    });
+  });
+
+  describe('dashboard', () => {
+    it('exists per stage with the widgets of the issue', () => {
+      const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as {
+        Properties: Json;
+      }[];
+      expect(dashboards).toHaveLength(1);
+      const properties = (dashboards[0] as { Properties: Json }).Properties;
+      expect(properties.DashboardName).toBe(`emailclient-redis-${env}`);
+      const body = JSON.stringify(properties.DashboardBody);
+      for (const title of [
+        'Alarms',
+        'Memory vs maxmemory',
+        'Evictions and expirations',
+        'Clients',
+        'Ops per second and hit rate',
+        'Persistence status',
+        'Backups: succeeded / failed',
+        'Backups: size and duration',
+        'Task CPU and memory',
+        'Celery queues',
+        'Keys per database',
+      ]) {
+        expect(body).toContain(`\\"title\\":\\"${title}`);
+      }
+      for (const metric of [
+        'MaxMemory',
+        'EvictedKeys',
+        'HitRate',
+        'RdbLastBgsaveOk',
+        'BackupBytes',
+        'CeleryQueueLength',
+      ]) {
+        expect(body).toContain(`\\"${metric}\\"`);
+      }
+    });
+  });
+});
+
+describe('a stage with every monitoring option set (and weekly backups)', () => {
+  let stack: RedisStack;
+  let template: Template;
+  beforeAll(() => {
+    stack = custom.stage('Qa').redisStack;
+    template = custom.template('Qa');
+  });
+
+  it('samples on its own interval, and the unreachable alarm follows it', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(2 minutes)' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          METRICS_INTERVAL_SECONDS: '120',
+          CELERY_QUEUES: 'celery,emails',
+          CELERY_QUEUE_DATABASE: '2',
+        }),
+      },
+    });
+    expect(alarm(template, 'emailclient-redis-qa-unreachable')).toMatchObject({
+      Period: 120,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'breaching',
+    });
+    expect(alarm(template, 'emailclient-redis-qa-no-running-task')).toMatchObject({
+      EvaluationPeriods: 6,
+      DatapointsToAlarm: 6,
+    });
+    expect(alarm(template, 'emailclient-redis-qa-memory-above-maxmemory-threshold').Threshold).toBe(80);
+  });
+
+  it.each(['celery', 'emails'])(
+    'alarms on a backlog of queue %s above the threshold for 15 minutes',
+    (queue) => {
+      const properties = alarm(template, `emailclient-redis-qa-celery-backlog-${queue}`);
+      expect(properties).toMatchObject({
+        MetricName: 'CeleryQueueLength',
+        Namespace: 'EmailPlatform/Redis',
+        Statistic: 'Minimum',
+        Period: 300,
+        Threshold: 500,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 3,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: logicalId(stack.monitoring.topic) }],
+        OKActions: [{ Ref: logicalId(stack.monitoring.topic) }],
+      });
+      expect(dimensions(properties)).toEqual({ service: 'redis-metrics', Stage: 'qa', Queue: queue });
+    },
+  );
+
+  it('subscribes the alarm e-mail to the topic', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+      TopicArn: { Ref: logicalId(stack.monitoring.topic) },
+    });
+  });
+
+  it('has no missing-backup alarm for weekly backups (beyond CloudWatch’s 7 days), and warns at synth', () => {
+    expect(stack.monitoring.alarms.backupMissing).toBeUndefined();
+    expect(
+      Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+        (resource) => (resource as { Properties: Json }).Properties.AlarmName,
+      ),
+    ).not.toContain('emailclient-redis-qa-backup-missing');
+    expect(custom.warnings('Qa')).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^/Qa/Redis/Monitoring: .*no alarm for a missing backup.*168.*\\[ack: ${NO_MISSING_BACKUP_ALARM_WARNING_ID}\\]$`,
+        ),
+      ),
+    );
+    // A failed backup still alarms.
+    expect(alarm(template, 'emailclient-redis-qa-backup-failed').MetricName).toBe('BackupFailed');
+  });
+});

@@ -1,0 +1,90 @@
+import { metricValue, parseEmf } from '../lambda/metrics/emf';
+import { runOps } from '../support/ops-cli';
+import { PASSWORDS, RedisProcess } from '../support/redis-process';
+
+// `npm run -s ops -- metrics`: the metrics core as an operator's command, run as a separate
+// process against a real Redis; stdout must be exactly the EMF lines the function would log.
+describe('ops metrics', () => {
+  let redis: RedisProcess;
+  const asMonitor = { REDISCLI_AUTH: PASSWORDS.monitor };
+  let url: string;
+
+  beforeAll(async () => {
+    redis = await RedisProcess.start();
+    url = `redis://monitor@127.0.0.1:${redis.port}`;
+    const client = redis.client();
+    await client.rpush('celery', 'a', 'b', 'c');
+    await client.rpush('emails', 'x');
+    await client.select(1);
+    await client.set('result', 'v');
+  });
+  afterAll(() => redis.cleanup());
+
+  it('prints the EMF documents of one sample, with the function’s namespace and dimensions', async () => {
+    const result = await runOps(
+      ['metrics', '--redis-url', url, '--queues', 'celery,emails', '--stage', 'dev'],
+      asMonitor,
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    const documents = parseEmf(result.stdout);
+    expect(documents).toHaveLength(lines.length); // nothing but EMF on stdout
+    for (const document of documents) {
+      expect(document._aws.CloudWatchMetrics[0]?.Namespace).toBe('EmailPlatform/Redis');
+      expect(document).toMatchObject({ service: 'redis-metrics', Stage: 'dev' });
+    }
+    expect(metricValue(documents, 'RedisUp')).toBe(1);
+    expect(metricValue(documents, 'CeleryQueueLength', { Queue: 'celery' })).toBe(3);
+    expect(metricValue(documents, 'CeleryQueueLength', { Queue: 'emails' })).toBe(1);
+    expect(metricValue(documents, 'Keys', { Database: 'db0' })).toBe(2);
+    expect(metricValue(documents, 'Keys', { Database: 'db1' })).toBe(1);
+    expect(metricValue(documents, 'Keys')).toBe(3);
+    expect(metricValue(documents, 'MaxMemory')).toBe(512 * 1024 * 1024);
+    expect(result.stdout).not.toContain(PASSWORDS.monitor);
+  });
+
+  it('with --samples 2 prints a second sample whose per-interval counters come from the first', async () => {
+    const result = await runOps(
+      ['metrics', '--redis-url', url, '--samples', '2', '--interval-seconds', '1'],
+      asMonitor,
+    );
+    expect(result.code).toBe(0);
+    const samples = parseEmf(result.stdout).filter((document) => 'RedisUp' in document);
+    expect(samples).toHaveLength(2);
+    const [first, second] = samples;
+    expect(second?._aws.Timestamp).toBeGreaterThanOrEqual((first?._aws.Timestamp ?? 0) + 1000);
+    // The first sample's own LLEN (a hit on "celery") is not counted as application traffic.
+    expect(metricValue(samples.slice(1), 'KeyspaceHits')).toBe(0);
+    expect(metricValue(samples.slice(1), 'EvictedKeys')).toBe(0);
+  });
+
+  it('exits 1 with the reason on stderr, and prints RedisUp = 0, when the password is wrong', async () => {
+    const result = await runOps(['metrics', '--redis-url', url], {
+      REDISCLI_AUTH: 'not-the-password-0123456789',
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^ops metrics: Redis monitor@127\.0\.0\.1:\d+ refused the credentials: WRONGPASS/,
+    );
+    expect(metricValue(parseEmf(result.stdout), 'RedisUp')).toBe(0);
+    expect(result.stdout + result.stderr).not.toContain('not-the-password');
+  });
+
+  it('exits 1 and prints RedisUp = 0 when nothing listens', async () => {
+    const result = await runOps(['metrics', '--redis-url', 'redis://monitor@127.0.0.1:1'], asMonitor);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/is unreachable: connect ECONNREFUSED/);
+    expect(metricValue(parseEmf(result.stdout), 'RedisUp')).toBe(0);
+  });
+
+  it('exits 2 with the usage on a wrong option', async () => {
+    const result = await runOps(['metrics', '--redis-url', url, '--interval-seconds', 'soon'], asMonitor);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("--interval-seconds: expected a positive whole number, got 'soon'");
+    expect(result.stderr).toContain('usage: npm run -s ops -- metrics --redis-url');
+    const missing = await runOps(['metrics'], asMonitor);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--redis-url is required');
+  });
+});
