@@ -1,6 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { requireEnv } from '../shared/env';
+import { BACKUP_SERVICE } from '../shared/metric-names';
 import { createObservability } from '../shared/observability';
 import { createS3Client } from '../shared/s3-client';
 import { readPassword } from '../shared/secrets';
@@ -12,7 +13,7 @@ import { type BackupResult, deadlineSignal, runBackup } from './backup';
  * A failed backup throws, so Lambda's Errors metric, retries and the failure destination see it.
  */
 const stage = requireEnv('STAGE');
-const { logger, metrics } = createObservability('redis-backup', stage);
+const { logger, metrics } = createObservability(BACKUP_SERVICE, stage);
 const s3 = createS3Client(process.env.S3_ENDPOINT_URL ? { endpointUrl: process.env.S3_ENDPOINT_URL } : {});
 const secrets = new SecretsManagerClient({});
 

@@ -1,11 +1,11 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { requireEnv } from '../shared/env';
+import { METRICS_SERVICE } from '../shared/metric-names';
 import { createObservability } from '../shared/observability';
 import type { RedisTarget } from '../shared/redis-connection';
 import { readPassword } from '../shared/secrets';
 import { type CollectResult, collectRedisMetrics, MetricsState, publishRedisDown } from './collect';
-import { METRICS_SERVICE } from './names';
 import { isTaskStoppedEvent, recordTaskStop, type TaskStopOutcome } from './task-events';
 
 /**

@@ -1,3 +1,4 @@
+export * from '../shared/metric-names';
 export {
   type CollectDeps,
   type CollectResult,
@@ -7,7 +8,6 @@ export {
   publishPoints,
   publishRedisDown,
 } from './collect';
-export * from './names';
 export {
   type CounterBaseline,
   intervalCount,

@@ -1,4 +1,4 @@
-import { DATABASE_DIMENSION, METRIC, QUEUE_DIMENSION } from './names';
+import { DATABASE_DIMENSION, METRIC, QUEUE_DIMENSION } from '../shared/metric-names';
 import type { RedisSample } from './sample';
 
 export type MetricUnit = 'Count' | 'Bytes' | 'Percent' | 'Seconds' | 'Count/Second' | 'None';

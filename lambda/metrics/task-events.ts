@@ -1,6 +1,6 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { METRIC } from '../shared/metric-names';
 import type { MetricsLogger, MetricsState } from './collect';
-import { METRIC } from './names';
 
 /** The parts of an EventBridge "ECS Task State Change" event the function reads. */
 export interface TaskStateChangeEvent {

@@ -15,7 +15,7 @@ import {
   METRICS_SERVICE,
   QUEUE_DIMENSION,
   SERVICE_DIMENSION,
-} from '../../lambda/metrics/names';
+} from '../../lambda/shared/metric-names';
 import { METRICS_NAMESPACE, STAGE_DIMENSION } from '../../lambda/shared/observability';
 import { MAX_ALARM_WINDOW_HOURS, type ResolvedMonitoringConfig } from '../config/monitoring';
 import { ProjectFunction } from './project-function';

@@ -1,10 +1,11 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { App } from 'aws-cdk-lib';
+import { type App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
 import { createApp } from '../../bin/app';
-import type { CdkDefaultEnv, StageConfig } from '../../lib/config';
+import { type CdkDefaultEnv, devConfig, prodConfig, type StageConfig, stagingConfig } from '../../lib/config';
 import { RedisStage } from '../../lib/stages/redis-stage';
 
 /** The feature flags of cdk.json, so tests synthesize what `cdk synth` synthesizes. */
@@ -116,3 +117,16 @@ export function findings(report: ValidationReport, pluginName: string): string[]
 
 /** The real stage names, in promotion order. */
 export const STAGES = ['Dev', 'Staging', 'Prod'] as const;
+
+/** Each real stage's config, by stage name. */
+export const STAGE_CONFIG: Record<(typeof STAGES)[number], StageConfig> = {
+  Dev: devConfig,
+  Staging: stagingConfig,
+  Prod: prodConfig,
+};
+
+/** The logical id of a construct's CloudFormation resource, as its stack's template names it. */
+export function logicalId(construct: IConstruct): string {
+  const stack = Stack.of(construct);
+  return stack.resolve(stack.getLogicalId(construct.node.defaultChild as CfnElement));
+}

@@ -1,6 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { BACKUP_SERVICE } from '../../../lambda/shared/metric-names';
 import { PASSWORDS, RedisProcess } from '../../support/redis-process';
 import { S3Server } from '../../support/s3-server';
 
@@ -61,7 +62,13 @@ describe('backup Lambda handler', () => {
     expect(result.key).toMatch(/^snapshots\/dev\//);
     expect(await s3.listKeys()).toContain(result.key);
     const [emf] = emfMetrics();
-    expect(emf).toMatchObject({ Stage: 'dev', BackupSucceeded: 1, BackupBytes: result.bytes });
+    // The backup alarms select on exactly these dimensions (service + Stage).
+    expect(emf).toMatchObject({
+      service: BACKUP_SERVICE,
+      Stage: 'dev',
+      BackupSucceeded: 1,
+      BackupBytes: result.bytes,
+    });
     expect(JSON.stringify(emf)).toContain('"Namespace":"EmailPlatform/Redis"');
     expect(stdout.join('')).not.toContain(PASSWORDS.backup);
   });

@@ -1,15 +1,6 @@
-import { type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
-import { devConfig, prodConfig, type StageConfig, stagingConfig } from '../../../lib/config';
 import type { RedisStack } from '../../../lib/stacks/redis-stack';
-import { STAGES, type SynthesizedApp, synthesize } from '../synth';
-
-const CONFIGS: Record<(typeof STAGES)[number], StageConfig> = {
-  Dev: devConfig,
-  Staging: stagingConfig,
-  Prod: prodConfig,
-};
+import { logicalId, STAGE_CONFIG, STAGES, type SynthesizedApp, synthesize } from '../synth';
 
 let synthesized: SynthesizedApp;
 beforeAll(() => {
@@ -17,13 +8,8 @@ beforeAll(() => {
 });
 afterAll(() => synthesized?.cleanup());
 
-function logicalId(construct: IConstruct): string {
-  const stack = Stack.of(construct);
-  return stack.resolve(stack.getLogicalId(construct.node.defaultChild as CfnElement));
-}
-
 describe.each(STAGES)('%s/Redis backups', (stageName) => {
-  const config = CONFIGS[stageName];
+  const config = STAGE_CONFIG[stageName];
   let stack: RedisStack;
   let template: Template;
   beforeAll(() => {

@@ -1,21 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
-import { BACKUP_SERVICE } from '../../../lambda/metrics/names';
-import { devConfig, prodConfig, type StageConfig, stagingConfig } from '../../../lib/config';
+import { devConfig, type StageConfig } from '../../../lib/config';
 import { NO_MISSING_BACKUP_ALARM_WARNING_ID } from '../../../lib/constructs/redis-monitoring';
 import type { RedisStack } from '../../../lib/stacks/redis-stack';
-import { STAGES, type SynthesizedApp, synthesize } from '../synth';
+import { logicalId, STAGE_CONFIG, STAGES, type SynthesizedApp, synthesize } from '../synth';
 
 type Json = Record<string, unknown>;
-
-const CONFIGS: Record<(typeof STAGES)[number], StageConfig> = {
-  Dev: devConfig,
-  Staging: stagingConfig,
-  Prod: prodConfig,
-};
 
 /** A stage with every monitoring option away from its default (and weekly backups). */
 const CUSTOM: StageConfig = {
@@ -48,11 +37,6 @@ afterAll(() => {
   custom?.cleanup();
 });
 
-function logicalId(construct: IConstruct): string {
-  const stack = Stack.of(construct);
-  return stack.resolve(stack.getLogicalId(construct.node.defaultChild as CfnElement));
-}
-
 /** The properties of the alarm with this name. */
 function alarm(template: Template, name: string): Json {
   const found = Object.values(
@@ -83,7 +67,7 @@ interface ExpectedAlarm {
 }
 
 describe.each(STAGES)('%s/Redis monitoring', (stageName) => {
-  const config = CONFIGS[stageName];
+  const config = STAGE_CONFIG[stageName];
   const env = config.envName;
   let stack: RedisStack;
   let template: Template;
@@ -330,15 +314,6 @@ describe.each(STAGES)('%s/Redis monitoring', (stageName) => {
           .map((meaning) => `emailclient-redis-${env}-${meaning}`)
           .sort(),
       );
-    });
-
-    it('reads the backup metrics under the service name the backup function publishes with', () => {
-      // Powertools adds `service` (its serviceName) to every metric: the alarms must match it.
-      const source = readFileSync(
-        join(__dirname, '..', '..', '..', 'lambda', 'backup', 'handler.ts'),
-        'utf8',
-      );
-      expect(source).toContain(`createObservability('${BACKUP_SERVICE}', stage)`);
     });
   });
 

@@ -1,21 +1,14 @@
-import { type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
 import { HEALTHY_POLL, STOP_POLL } from '../../../lib/constructs/redis-restore';
 import { RESTORE_OUTCOMES, RESTORE_STEPS } from '../../../lib/constructs/redis-restore-steps';
 import type { RedisStack } from '../../../lib/stacks/redis-stack';
-import { STAGES, type SynthesizedApp, synthesize } from '../synth';
+import { logicalId, STAGES, type SynthesizedApp, synthesize } from '../synth';
 
 let synthesized: SynthesizedApp;
 beforeAll(() => {
   synthesized = synthesize();
 });
 afterAll(() => synthesized?.cleanup());
-
-function logicalId(construct: IConstruct): string {
-  const stack = Stack.of(construct);
-  return stack.resolve(stack.getLogicalId(construct.node.defaultChild as CfnElement));
-}
 
 interface AslState {
   Type: string;

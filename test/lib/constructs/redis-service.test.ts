@@ -1,13 +1,12 @@
-import { type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type { IConstruct } from 'constructs';
 import { devConfig, type StageConfig } from '../../../lib/config';
 import { grantRedisConnect } from '../../../lib/constructs/redis-consumer';
 import type { RedisStage } from '../../../lib/stages/redis-stage';
-import { type SynthesizedApp, synthesize } from '../synth';
+import { logicalId, type SynthesizedApp, synthesize } from '../synth';
 
 /**
  * A reference to an output of Dev/Redis. cdk.json asks for "weak" cross-stack references: the
@@ -21,11 +20,6 @@ function fromRedisStack(outputPattern: string) {
       OutputName: Match.stringLikeRegexp(outputPattern),
     }),
   };
-}
-
-function logicalId(construct: IConstruct): string {
-  const stack = Stack.of(construct);
-  return stack.resolve(stack.getLogicalId(construct.node.defaultChild as CfnElement));
 }
 
 /** A minimal email-service worker in its own stack of the Dev stage, nag-clean. */

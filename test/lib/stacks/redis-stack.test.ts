@@ -1,29 +1,15 @@
-import { type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
-import { devConfig, prodConfig, type StageConfig, stagingConfig } from '../../../lib/config';
 import { EVICTION_WARNING_ID } from '../../../lib/constructs/redis-service';
 import type { RedisStack } from '../../../lib/stacks/redis-stack';
-import { STAGES, type SynthesizedApp, synthesize } from '../synth';
+import { logicalId, STAGE_CONFIG, STAGES, type SynthesizedApp, synthesize } from '../synth';
 
 type Json = Record<string, unknown>;
-
-const CONFIGS: Record<(typeof STAGES)[number], StageConfig> = {
-  Dev: devConfig,
-  Staging: stagingConfig,
-  Prod: prodConfig,
-};
 
 let synthesized: SynthesizedApp;
 beforeAll(() => {
   synthesized = synthesize();
 });
 afterAll(() => synthesized?.cleanup());
-
-function logicalId(construct: IConstruct): string {
-  const stack = Stack.of(construct);
-  return stack.resolve(stack.getLogicalId(construct.node.defaultChild as CfnElement));
-}
 
 /** Every ingress rule of a security group (inline and standalone), as `proto from-to <- source`. */
 function ingressOf(template: Template, groupId: string): string[] {
@@ -49,7 +35,7 @@ function ingressOf(template: Template, groupId: string): string[] {
 }
 
 describe.each(STAGES)('%s/Redis', (stageName) => {
-  const config = CONFIGS[stageName];
+  const config = STAGE_CONFIG[stageName];
   let stack: RedisStack;
   let template: Template;
   beforeAll(() => {
