@@ -10,87 +10,20 @@
  * "300,1024"). Targets: ours/two-step <= 0.75, ours/transfer <= 1.5, peak RSS <= 256 MiB and
  * not growing with the dataset.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { freePort } from '../test/support/ports';
-import { PASSWORDS, REPO_ROOT, RedisProcess } from '../test/support/redis-process';
+import { PASSWORDS, RedisProcess } from '../test/support/redis-process';
 import { makeTempDir, removeTempDir } from '../test/support/temp-dir';
+import { BENCH_BUCKET, check, MiB, populateBulk, S3_ENV, startS3rver, timed } from './support/harness';
 
-const BUCKET = 'bench';
-const S3_ENV = {
-  AWS_ACCESS_KEY_ID: 'S3RVER',
-  AWS_SECRET_ACCESS_KEY: 'S3RVER',
-  AWS_DEFAULT_REGION: 'us-east-1',
-};
 /** Debian's awscli (the issue's peer); any `aws` on PATH otherwise. */
 const AWS_CLI = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
-const MiB = 1024 * 1024;
-
-interface Run {
-  readonly ms: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly code: number | null;
-}
-
-function timed(command: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(command, args, {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ ms: performance.now() - started, stdout, stderr, code }));
-  });
-}
-
-function check(name: string, run: Run, ok: boolean): Run {
-  if (!ok) throw new Error(`${name} failed (exit ${run.code}): ${run.stderr || run.stdout}`);
-  return run;
-}
-
-async function startS3rver(directory: string): Promise<{ endpoint: string; process: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(
-    join(REPO_ROOT, 'node_modules/.bin/tsx'),
-    [join(__dirname, 'support/s3rver-main.ts'), String(port), directory, BUCKET],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
-    child.on('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
-  });
-  return { endpoint: `http://127.0.0.1:${port}`, process: child };
-}
-
-/** Fills Redis with `megabytes` of incompressible 256 KiB strings (RDB ~ the same size). */
-async function populate(redis: RedisProcess, megabytes: number): Promise<void> {
-  const client = redis.client();
-  const count = Math.ceil((megabytes * MiB) / (256 * 1024));
-  for (let start = 0; start < count; start += 64) {
-    const pipeline = client.pipeline();
-    for (let i = start; i < Math.min(count, start + 64); i++)
-      pipeline.set(`bulk:${i}`, randomBytes(256 * 1024));
-    await pipeline.exec();
-  }
-}
 
 async function benchSize(megabytes: number, work: string, endpoint: string, runner: string) {
   const redis = await RedisProcess.start({ env: { REDIS_MAXMEMORY: `${megabytes * 3}mb` } });
   try {
-    await populate(redis, megabytes);
+    await populateBulk(redis, megabytes);
     const auth = { REDISCLI_AUTH: PASSWORDS.backup };
     const rdbArgs = ['-p', String(redis.port), '--user', 'backup', '--rdb'];
 
@@ -107,7 +40,7 @@ async function benchSize(megabytes: number, work: string, endpoint: string, runn
         's3',
         'cp',
         file,
-        `s3://${BUCKET}/peer/${megabytes}.rdb`,
+        `s3://${BENCH_BUCKET}/peer/${megabytes}.rdb`,
         '--endpoint-url',
         endpoint,
         '--only-show-errors',
@@ -121,9 +54,8 @@ async function benchSize(megabytes: number, work: string, endpoint: string, runn
       ...auth,
       BENCH_REDIS_PORT: String(redis.port),
       BENCH_S3_ENDPOINT: endpoint,
-      BENCH_BUCKET: BUCKET,
+      BENCH_BUCKET: BENCH_BUCKET,
       ...S3_ENV,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     });
     check('runBackup', ours, ours.code === 0);
     const result = JSON.parse(ours.stdout.trim()) as { bytes: number; peakRssBytes: number };

@@ -10,80 +10,31 @@
  * process's peak RSS (target: bounded, like the backup's ~200 MiB, whatever the snapshot size).
  * BENCH_SIZE_MB (default 500), BENCH_ROUNDS (default 3; the best time of each is compared).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { runBackup } from '../lambda/backup';
 import { createS3Client } from '../lambda/shared/s3-client';
-import { freePort } from '../test/support/ports';
-import { PASSWORDS, REPO_ROOT, RedisProcess } from '../test/support/redis-process';
+import { PASSWORDS, RedisProcess } from '../test/support/redis-process';
 import { makeTempDir, removeTempDir } from '../test/support/temp-dir';
+import {
+  BENCH_BUCKET,
+  check,
+  MiB,
+  populateBulk,
+  type Run,
+  S3_ENV,
+  startS3rver,
+  timed,
+} from './support/harness';
 
-const BUCKET = 'bench';
-const S3_ENV = {
-  AWS_ACCESS_KEY_ID: 'S3RVER',
-  AWS_SECRET_ACCESS_KEY: 'S3RVER',
-  AWS_REGION: 'us-east-1',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-};
-const MiB = 1024 * 1024;
 const REDIS_ENV = { REDIS_MAXMEMORY: '3gb' };
-
-interface Run {
-  readonly ms: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly code: number | null;
-}
-
-function timed(command: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(command, args, {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ ms: performance.now() - started, stdout, stderr, code }));
-  });
-}
-
-async function startS3rver(directory: string): Promise<{ endpoint: string; process: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(
-    join(REPO_ROOT, 'node_modules/.bin/tsx'),
-    [join(__dirname, 'support/s3rver-main.ts'), String(port), directory, BUCKET],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
-    child.on('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
-  });
-  return { endpoint: `http://127.0.0.1:${port}`, process: child };
-}
 
 /** A snapshot of about `megabytes` (incompressible 256 KiB strings) in the bucket; returns its key. */
 async function makeSnapshot(megabytes: number, endpoint: string): Promise<{ key: string; bytes: number }> {
   const redis = await RedisProcess.start({ env: REDIS_ENV });
   try {
-    const client = redis.client();
-    const count = Math.ceil((megabytes * MiB) / (256 * 1024));
-    for (let start = 0; start < count; start += 64) {
-      const pipeline = client.pipeline();
-      for (let i = start; i < Math.min(count, start + 64); i++)
-        pipeline.set(`bulk:${i}`, randomBytes(256 * 1024));
-      await pipeline.exec();
-    }
+    await populateBulk(redis, megabytes);
     const result = await runBackup({
       redis: { host: '127.0.0.1', port: redis.port, username: 'backup', password: PASSWORDS.backup },
       s3: createS3Client({
@@ -91,7 +42,7 @@ async function makeSnapshot(megabytes: number, endpoint: string): Promise<{ key:
         region: 'us-east-1',
         credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
       }),
-      bucket: BUCKET,
+      bucket: BENCH_BUCKET,
       prefix: 'snapshots',
       stage: 'bench',
       logger: { debug() {}, info() {}, warn() {}, error() {} },
@@ -115,9 +66,9 @@ async function startRedis(dataDir: string): Promise<number> {
   return ms;
 }
 
-function check(name: string, run: Run): { bytes: number; peakRssBytes: number } {
-  if (run.code !== 0) throw new Error(`${name} failed (exit ${run.code}): ${run.stderr || run.stdout}`);
-  return JSON.parse(run.stdout.trim());
+/** The JSON line a measured process prints, once it exited 0. */
+function resultOf(name: string, run: Run): { bytes: number; peakRssBytes: number } {
+  return JSON.parse(check(name, run, run.code === 0).stdout.trim());
 }
 
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
@@ -142,7 +93,12 @@ async function main(): Promise<void> {
       `bench:restore  ${megabytes} MB snapshot, S3: s3rver on loopback (own process), ${rounds} rounds\n`,
     );
     const snapshot = await makeSnapshot(megabytes, s3.endpoint);
-    const env = { ...S3_ENV, BENCH_S3_ENDPOINT: s3.endpoint, BENCH_BUCKET: BUCKET, BENCH_KEY: snapshot.key };
+    const env = {
+      ...S3_ENV,
+      BENCH_S3_ENDPOINT: s3.endpoint,
+      BENCH_BUCKET: BENCH_BUCKET,
+      BENCH_KEY: snapshot.key,
+    };
     console.log(`snapshot: ${snapshot.key}, ${(snapshot.bytes / MiB).toFixed(0)} MiB\n`);
     console.log(
       'round  download s  load s  restore s (install + load)  restore/(download+load)  restore RSS MiB  download RSS MiB',
@@ -158,7 +114,7 @@ async function main(): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       const file = join(work, 'download.rdb');
       const download = await timed('node', [runner], { ...env, BENCH_MODE: 'download', BENCH_FILE: file });
-      const downloaded = check('download', download);
+      const downloaded = resultOf('download', download);
       rmSync(file, { force: true });
 
       const dataDir = join(work, `data-${round}`);
@@ -168,7 +124,7 @@ async function main(): Promise<void> {
         BENCH_MODE: 'restore',
         BENCH_DATA_DIR: dataDir,
       });
-      const installed = check('restore', install);
+      const installed = resultOf('restore', install);
       const start = await startRedis(dataDir);
       // The load alone: the same Redis start on the same installed data, once more.
       const load = await startRedis(dataDir);

@@ -14,6 +14,7 @@ import {
   manifestForSnapshot,
   parseManifest,
 } from './aof-manifest';
+import { syncDirectory, writeDurably } from './durable-fs';
 import { redisProcessesUsing } from './redis-presence';
 
 export interface InstallSnapshotOptions {
@@ -197,24 +198,5 @@ async function removeStalePartials(dataDir: string): Promise<void> {
   for (const file of await readdir(dataDir)) {
     if (file.startsWith(PARTIAL_PREFIX) && file.endsWith('.partial'))
       await rm(join(dataDir, file), { force: true });
-  }
-}
-
-async function writeDurably(path: string, text: string): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDirectory(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

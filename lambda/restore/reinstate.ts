@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compactTimestamp } from '../backup/snapshot-key';
 import { APPEND_DIRNAME, MANIFEST_NAME } from './aof-manifest';
+import { syncDirectory, writeDurably } from './durable-fs';
 import { RestoreError } from './install-snapshot';
 import { redisProcessesUsing } from './redis-presence';
 
@@ -160,23 +161,4 @@ async function sameFile(a: string, b: string): Promise<boolean> {
 async function linkFresh(source: string, target: string): Promise<void> {
   await rm(target, { force: true });
   await link(source, target);
-}
-
-async function writeDurably(path: string, text: string): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDirectory(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

@@ -1,0 +1,82 @@
+/**
+ * What the benchmarks share: timing a command in its own process, an s3rver in its own process
+ * (so neither its CPU nor its memory is counted as the measured code's), and filling Redis.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { freePort } from '../../test/support/ports';
+import { REPO_ROOT, type RedisProcess } from '../../test/support/redis-process';
+
+export const BENCH_BUCKET = 'bench';
+export const MiB = 1024 * 1024;
+
+/** Credentials and region s3rver accepts (and no SDK notice about this machine's Node 20). */
+export const S3_ENV = {
+  AWS_ACCESS_KEY_ID: 'S3RVER',
+  AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  AWS_REGION: 'us-east-1',
+  AWS_DEFAULT_REGION: 'us-east-1',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+} as const;
+
+export interface Run {
+  readonly ms: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number | null;
+}
+
+/** Runs a command to its end and measures its wall time. */
+export function timed(command: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, args, {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ ms: performance.now() - started, stdout, stderr, code }));
+  });
+}
+
+/** Throws with the command's output unless `ok`. */
+export function check(name: string, run: Run, ok: boolean): Run {
+  if (!ok) throw new Error(`${name} failed (exit ${run.code}): ${run.stderr || run.stdout}`);
+  return run;
+}
+
+/** s3rver with the bench bucket, storing under `directory`, in a process of its own. */
+export async function startS3rver(directory: string): Promise<{ endpoint: string; process: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(
+    join(REPO_ROOT, 'node_modules/.bin/tsx'),
+    [join(__dirname, 's3rver-main.ts'), String(port), directory, BENCH_BUCKET],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+    child.on('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
+  });
+  return { endpoint: `http://127.0.0.1:${port}`, process: child };
+}
+
+/** Fills Redis with `megabytes` of incompressible 256 KiB strings (an RDB of about that size). */
+export async function populateBulk(redis: RedisProcess, megabytes: number): Promise<void> {
+  const client = redis.client();
+  const count = Math.ceil((megabytes * MiB) / (256 * 1024));
+  for (let start = 0; start < count; start += 64) {
+    const pipeline = client.pipeline();
+    for (let i = start; i < Math.min(count, start + 64); i++)
+      pipeline.set(`bulk:${i}`, randomBytes(256 * 1024));
+    await pipeline.exec();
+  }
+}
