@@ -14,7 +14,7 @@ import { SnapshotNotFound, SnapshotRefused, verifySnapshot } from '../../../lamb
 import { freePort } from '../../support/ports';
 import { PASSWORDS, RedisProcess } from '../../support/redis-process';
 import { S3Server } from '../../support/s3-server';
-import { makeTempDir, removeTempDir } from '../../support/temp-dir';
+import { Scratch } from '../../support/scratch';
 import { dumpDatabase, expectSameDataset, populate } from '../helpers/dataset';
 import { fetchRdb } from '../helpers/rdb';
 
@@ -40,8 +40,7 @@ describe('restore functions', () => {
   let expected: Awaited<ReturnType<typeof dumpDatabase>>;
   let expectedKeys: number;
   const secrets = mockClient(SecretsManagerClient);
-  const dirs: string[] = [];
-  const servers: RedisProcess[] = [];
+  const scratch = new Scratch();
   let restore: typeof import('../../../lambda/restore/handler').handler;
   let verify: typeof import('../../../lambda/restore-verify/handler').handler;
   let check: typeof import('../../../lambda/restore-check/handler').handler;
@@ -86,32 +85,8 @@ describe('restore functions', () => {
   });
   afterEach(async () => {
     writeSpy.mockRestore();
-    for (const server of servers.splice(0)) await server.cleanup();
-    for (const dir of dirs.splice(0)) removeTempDir(dir);
+    await scratch.cleanup();
   });
-
-  function tempDir(): string {
-    const dir = makeTempDir('restore-fn');
-    dirs.push(dir);
-    return dir;
-  }
-
-  async function startOn(dir: string): Promise<RedisProcess> {
-    const redis = await RedisProcess.start({ dataDir: dir });
-    servers.push(redis);
-    return redis;
-  }
-
-  async function dirWithOldData(keys: number): Promise<string> {
-    const dir = tempDir();
-    const old = await startOn(dir);
-    const p = old.client().pipeline();
-    for (let i = 0; i < keys; i++) p.set(`old:${i}`, `old ${i}`);
-    await p.exec();
-    await old.stop();
-    servers.splice(servers.indexOf(old), 1);
-    return dir;
-  }
 
   describe('verify', () => {
     it('reads a snapshot end to end and returns its facts and keys metadata', async () => {
@@ -167,7 +142,7 @@ describe('restore functions', () => {
     const restoreTime = '2026-11-25T03:00:00.123Z';
 
     it('installs the snapshot: Redis with appendonly yes then loads it; reinstate puts the old data back', async () => {
-      const dir = await dirWithOldData(30);
+      const dir = await scratch.oldDataDir(30);
       process.env.DATA_DIR = dir;
       const installed = await restore({ action: 'install', snapshot: { key: KEY }, restoreTime }, context());
       expect(installed).toMatchObject({
@@ -178,10 +153,9 @@ describe('restore functions', () => {
         installedAs: expect.stringMatching(/^appendonlydir\/appendonly\.aof\.\d+\.base\.rdb$/),
         previousData: 'pre-restore-20261125T030000Z',
       });
-      const restored = await startOn(dir);
+      const restored = await scratch.redis(dir);
       expectSameDataset(await dumpDatabase(restored.client()), expected);
       await restored.stop();
-      servers.splice(servers.indexOf(restored), 1);
 
       const undone = await restore({ action: 'reinstate', restoreTime }, context());
       expect(undone).toMatchObject({
@@ -191,10 +165,9 @@ describe('restore functions', () => {
         setAside: expect.stringMatching(/^undone-restore-\d{8}T\d{6}Z$/),
         summary: expect.stringMatching(/previous data \(pre-restore-20261125T030000Z\/\) is back in place/),
       });
-      const back = await startOn(dir);
+      const back = await scratch.redis(dir);
       expect(await back.client().dbsize()).toBe(30);
       await back.stop();
-      servers.splice(servers.indexOf(back), 1);
 
       // Retried by the state machine: the second undo changes nothing.
       await expect(restore({ action: 'reinstate', restoreTime }, context())).resolves.toMatchObject({
@@ -204,7 +177,7 @@ describe('restore functions', () => {
     });
 
     it('reinstate after an install that never started has nothing to put back', async () => {
-      process.env.DATA_DIR = await dirWithOldData(3);
+      process.env.DATA_DIR = await scratch.oldDataDir(3);
       await expect(
         restore({ action: 'reinstate', restoreTime: '2026-11-25T04:00:00Z' }, context()),
       ).resolves.toMatchObject({
@@ -214,7 +187,7 @@ describe('restore functions', () => {
     });
 
     it('gives up the download before the Lambda deadline, leaving the old data in place', async () => {
-      const dir = await dirWithOldData(7);
+      const dir = await scratch.oldDataDir(7);
       process.env.DATA_DIR = dir;
       const before = readdirSync(join(dir, 'appendonlydir')).sort();
       await expect(
@@ -222,7 +195,7 @@ describe('restore functions', () => {
       ).rejects.toThrow(/time is running out|abort/i);
       expect(readdirSync(join(dir, 'appendonlydir')).sort()).toEqual(before);
       expect(existsSync(join(dir, 'pre-restore-20261125T030000Z'))).toBe(false);
-      const redis = await startOn(dir);
+      const redis = await scratch.redis(dir);
       expect(await redis.client().dbsize()).toBe(7);
     });
   });
@@ -240,20 +213,19 @@ describe('restore functions', () => {
     });
 
     it('passes a restore whose keys with a TTL expired since the backup', async () => {
-      const ttlSource = await RedisProcess.start();
-      servers.push(ttlSource);
+      const ttlSource = await scratch.redis(scratch.dir('ttl-source'));
       const p = ttlSource.client().pipeline();
       for (let i = 0; i < 50; i++) p.set(`lasting:${i}`, 'x');
       for (let i = 0; i < 20; i++) p.set(`brief:${i}`, 'x', 'PX', 300);
       await p.exec();
       const rdb = await fetchRdb(ttlSource.port);
       await new Promise((resolve) => setTimeout(resolve, 600)); // the brief keys are past their TTL now
-      const dir = tempDir();
+      const dir = scratch.dir('restore-fn');
       const key = 'snapshots/dev/2026/11/25/20261125T050000Z.rdb';
       await put(key, rdb, { keys: '70' });
       process.env.DATA_DIR = dir;
       await restore({ action: 'install', snapshot: { key }, restoreTime: '2026-11-25T05:00:00Z' }, context());
-      const restored = await startOn(dir);
+      const restored = await scratch.redis(dir);
       const result = await checkRestoredKeys(
         { host: '127.0.0.1', port: restored.port, username: 'monitor', password: PASSWORDS.monitor },
         70,
@@ -263,13 +235,13 @@ describe('restore functions', () => {
     });
 
     it('the handler checks as the monitor user, and fails an empty or short Redis with KeyCountMismatch', async () => {
-      const dir = tempDir();
+      const dir = scratch.dir('restore-fn');
       process.env.DATA_DIR = dir;
       await restore(
         { action: 'install', snapshot: { key: KEY }, restoreTime: '2026-11-25T06:00:00Z' },
         context(),
       );
-      const restored = await startOn(dir);
+      const restored = await scratch.redis(dir);
       await restored.client().incr('ping'); // the health check writes; what was loaded does not change
       process.env.REDIS_PORT = String(restored.port);
       secrets.on(GetSecretValueCommand).resolves({ SecretString: PASSWORDS.monitor });
@@ -282,7 +254,7 @@ describe('restore functions', () => {
       await expect(check({ expectedKeys: expectedKeys * 2 }, context())).rejects.toThrow(KeyCountMismatch);
 
       // The restore trap: a Redis that started empty although the snapshot had keys.
-      const empty = await startOn(tempDir());
+      const empty = await scratch.redis(scratch.dir('restore-fn'));
       process.env.REDIS_PORT = String(empty.port);
       await expect(check({ expectedKeys }, context())).rejects.toThrow(/came up EMPTY/);
     });

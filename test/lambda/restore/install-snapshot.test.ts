@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { installSnapshot, RestoreError } from '../../../lambda/restore/install-snapshot';
 import { RedisProcess } from '../../support/redis-process';
-import { makeTempDir, removeTempDir } from '../../support/temp-dir';
+import { Scratch } from '../../support/scratch';
 import { dumpDatabase, expectSameDataset, populate } from '../helpers/dataset';
 import { fetchRdb } from '../helpers/rdb';
 
@@ -27,8 +27,7 @@ describe('installSnapshot: the restore install step', () => {
   let snapshot: Buffer;
   let expected: Awaited<ReturnType<typeof dumpDatabase>>;
   let expectedDb1: Awaited<ReturnType<typeof dumpDatabase>>;
-  const dirs: string[] = [];
-  const servers: RedisProcess[] = [];
+  const scratch = new Scratch();
 
   beforeAll(async () => {
     source = await RedisProcess.start();
@@ -41,40 +40,12 @@ describe('installSnapshot: the restore install step', () => {
     await source.cleanup();
   });
   afterEach(async () => {
-    for (const server of servers.splice(0)) await server.cleanup();
-    for (const dir of dirs.splice(0)) removeTempDir(dir);
+    await scratch.cleanup();
   });
 
-  function dataDir(): string {
-    const dir = makeTempDir('restore');
-    dirs.push(dir);
-    return dir;
-  }
-
-  /** Starts the project's Redis (production config, appendonly yes) on `dir`. */
-  async function startOn(dir: string): Promise<RedisProcess> {
-    const redis = await RedisProcess.start({ dataDir: dir });
-    servers.push(redis);
-    return redis;
-  }
-
-  /** A data directory in which the project's Redis ran and persisted `keys` old keys. */
-  async function dirWithOldData(keys = 100): Promise<string> {
-    const dir = dataDir();
-    const old = await startOn(dir);
-    const p = old.client().pipeline();
-    for (let i = 0; i < keys; i++) p.set(`old:${i}`, `old value ${i}`);
-    await p.exec();
-    await old.client().bgsave();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await old.stop()).toBe(0);
-    servers.splice(servers.indexOf(old), 1);
-    return dir;
-  }
-
   it.each([
-    ['an empty data directory', async () => dataDir()],
-    ['a directory with an existing appendonlydir and dump.rdb', async () => dirWithOldData()],
+    ['an empty data directory', async () => scratch.dir('restore')],
+    ['a directory with an existing appendonlydir and dump.rdb', async () => scratch.oldDataDir(100)],
   ])('into %s: Redis with appendonly yes then holds exactly the snapshot', async (_case, makeDir) => {
     const dir = await makeDir();
     const result = await installSnapshot({
@@ -84,7 +55,7 @@ describe('installSnapshot: the restore install step', () => {
     });
     expect(result).toMatchObject({ bytes: snapshot.length, rdbVersion: 10, checksum: 'verified' });
 
-    const restored = await startOn(dir);
+    const restored = await scratch.redis(dir);
     expect(await restored.client().config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
     expectSameDataset(await dumpDatabase(restored.client()), expected);
     expectSameDataset(await dumpDatabase(restored.client('default', { db: 1 })), expectedDb1);
@@ -92,7 +63,7 @@ describe('installSnapshot: the restore install step', () => {
   });
 
   it('moves the old data aside into a dated folder, from which it can be brought back', async () => {
-    const dir = await dirWithOldData(50);
+    const dir = await scratch.oldDataDir(50);
     const before = fingerprint(dir);
     const result = await installSnapshot({
       dataDir: dir,
@@ -108,7 +79,7 @@ describe('installSnapshot: the restore install step', () => {
     expect(existsSync(join(dir, 'dump.rdb'))).toBe(false);
 
     // "Undo": put the kept appendonlydir back; Redis loads the old data again.
-    const undoDir = dataDir();
+    const undoDir = scratch.dir('restore');
     mkdirSync(join(undoDir, 'appendonlydir'));
     for (const file of readdirSync(join(result.previousData as string, 'appendonlydir'))) {
       writeFileSync(
@@ -116,7 +87,7 @@ describe('installSnapshot: the restore install step', () => {
         readFileSync(join(result.previousData as string, 'appendonlydir', file)),
       );
     }
-    const undone = await startOn(undoDir);
+    const undone = await scratch.redis(undoDir);
     expect(await undone.client().dbsize()).toBe(50);
     expect(await undone.client().get('old:7')).toBe('old value 7');
   });
@@ -137,7 +108,7 @@ describe('installSnapshot: the restore install step', () => {
     ],
     ['something that is not an RDB', () => Buffer.from('<html>Access Denied</html>'), /not an RDB/],
   ])('refuses %s and leaves every file untouched', async (_case, makeBytes, message) => {
-    const dir = await dirWithOldData(20);
+    const dir = await scratch.oldDataDir(20);
     const before = fingerprint(dir);
     const attempt = installSnapshot({
       dataDir: dir,
@@ -148,12 +119,12 @@ describe('installSnapshot: the restore install step', () => {
     await expect(attempt).rejects.toThrow(message);
     await expect(attempt).rejects.toThrow(/snapshot s3:\/\/b\/k refused, nothing was changed/);
     expect(fingerprint(dir)).toEqual(before);
-    const redis = await startOn(dir);
+    const redis = await scratch.redis(dir);
     expect(await redis.client().dbsize()).toBe(20);
   });
 
   it('leaves the old data in place when the download breaks off midway', async () => {
-    const dir = await dirWithOldData(30);
+    const dir = await scratch.oldDataDir(30);
     const before = fingerprint(dir);
     const half = snapshot.subarray(0, Math.floor(snapshot.length / 2));
     const broken = new Readable({
@@ -169,8 +140,8 @@ describe('installSnapshot: the restore install step', () => {
   });
 
   it('refuses to install under a running Redis', async () => {
-    const dir = dataDir();
-    await startOn(dir);
+    const dir = scratch.dir('restore');
+    await scratch.redis(dir);
     await expect(
       installSnapshot({ dataDir: dir, snapshot: Readable.from([snapshot]), source: 'test' }),
     ).rejects.toThrow(/redis-server \(pid \d+\) is running on/);

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { installSnapshot, RestoreError } from '../../../lambda/restore/install-snapshot';
 import { previousDataFolder, reinstatePreviousData } from '../../../lambda/restore/reinstate';
 import { RedisProcess } from '../../support/redis-process';
-import { makeTempDir, removeTempDir } from '../../support/temp-dir';
+import { Scratch } from '../../support/scratch';
 import { fetchRdb } from '../helpers/rdb';
 
 function fingerprint(dir: string): Record<string, string> {
@@ -23,8 +23,7 @@ function fingerprint(dir: string): Record<string, string> {
 
 describe('reinstatePreviousData: undoing a restore', () => {
   let snapshot: Buffer;
-  const dirs: string[] = [];
-  const servers: RedisProcess[] = [];
+  const scratch = new Scratch();
   const restoreTime = new Date('2026-11-25T03:00:00Z');
 
   beforeAll(async () => {
@@ -39,38 +38,8 @@ describe('reinstatePreviousData: undoing a restore', () => {
     }
   });
   afterEach(async () => {
-    for (const server of servers.splice(0)) await server.cleanup();
-    for (const dir of dirs.splice(0)) removeTempDir(dir);
+    await scratch.cleanup();
   });
-
-  function tempDir(): string {
-    const dir = makeTempDir('reinstate');
-    dirs.push(dir);
-    return dir;
-  }
-
-  async function startOn(dir: string): Promise<RedisProcess> {
-    const redis = await RedisProcess.start({ dataDir: dir });
-    servers.push(redis);
-    return redis;
-  }
-
-  async function stop(redis: RedisProcess): Promise<void> {
-    await redis.stop();
-    servers.splice(servers.indexOf(redis), 1);
-  }
-
-  /** A directory where the project's Redis persisted `keys` old keys (appendonlydir and dump.rdb). */
-  async function dirWithOldData(keys: number): Promise<string> {
-    const dir = tempDir();
-    const old = await startOn(dir);
-    const p = old.client().pipeline();
-    for (let i = 0; i < keys; i++) p.set(`old:${i}`, `old value ${i}`);
-    await p.exec();
-    await old.client().save();
-    await stop(old);
-    return dir;
-  }
 
   async function install(dir: string) {
     return installSnapshot({
@@ -82,16 +51,16 @@ describe('reinstatePreviousData: undoing a restore', () => {
   }
 
   it('puts the old data back: Redis loads it again, and the restored data is set aside intact', async () => {
-    const dir = await dirWithOldData(25);
+    const dir = await scratch.oldDataDir(25);
     const before = fingerprint(dir);
     const installed = await install(dir);
     expect(installed.previousData).toBe(previousDataFolder(dir, restoreTime));
 
     // The restored Redis ran and took writes before the restore was undone.
-    const restored = await startOn(dir);
+    const restored = await scratch.redis(dir);
     expect(await restored.client().dbsize()).toBe(40);
     await restored.client().set('written-after-restore', 'yes');
-    await stop(restored);
+    await scratch.stop(restored);
 
     const result = await reinstatePreviousData({
       dataDir: dir,
@@ -108,18 +77,18 @@ describe('reinstatePreviousData: undoing a restore', () => {
     const now = fingerprint(dir);
     for (const [file, hash] of Object.entries(before))
       expect({ file, hash: now[file] }).toEqual({ file, hash });
-    const back = await startOn(dir);
+    const back = await scratch.redis(dir);
     expect(await back.client().dbsize()).toBe(25);
     expect(await back.client().get('old:3')).toBe('old value 3');
     expect(await back.client().exists('snap:0')).toBe(0);
-    await stop(back);
+    await scratch.stop(back);
 
     // The restored data (with its later write) can itself be brought back from the set-aside folder.
-    const elsewhere = tempDir();
+    const elsewhere = scratch.dir('reinstate');
     cpSync(join(result.setAside as string, 'appendonlydir'), join(elsewhere, 'appendonlydir'), {
       recursive: true,
     });
-    const setAside = await startOn(elsewhere);
+    const setAside = await scratch.redis(elsewhere);
     expect(await setAside.client().dbsize()).toBe(41);
     expect(await setAside.client().get('written-after-restore')).toBe('yes');
   });
@@ -127,7 +96,7 @@ describe('reinstatePreviousData: undoing a restore', () => {
   it('changes nothing when the install never switched, and when run a second time', async () => {
     // An install interrupted after moving the old data aside, before the manifest switch: the
     // pre-restore folder holds links to the files Redis still loads.
-    const dir = await dirWithOldData(10);
+    const dir = await scratch.oldDataDir(10);
     const folder = previousDataFolder(dir, restoreTime);
     cpSync(join(dir, 'appendonlydir'), join(folder, 'appendonlydir'), { recursive: true });
     const before = fingerprint(dir);
@@ -136,7 +105,7 @@ describe('reinstatePreviousData: undoing a restore', () => {
     expect(fingerprint(dir)).toEqual(before);
 
     // A completed undo, repeated (the state machine retries it): the second one changes nothing.
-    const other = await dirWithOldData(10);
+    const other = await scratch.oldDataDir(10);
     const installed = await install(other);
     expect(
       (await reinstatePreviousData({ dataDir: other, previousData: installed.previousData as string }))
@@ -149,12 +118,12 @@ describe('reinstatePreviousData: undoing a restore', () => {
     });
     expect(again.reinstated).toBe(false);
     expect(fingerprint(other)).toEqual(undone);
-    const redis = await startOn(other);
+    const redis = await scratch.redis(other);
     expect(await redis.client().dbsize()).toBe(10);
   });
 
   it('restores "no data" when the old directory had only a dump.rdb (Redis with appendonly yes ignores it)', async () => {
-    const dir = tempDir();
+    const dir = scratch.dir('reinstate');
     writeFileSync(join(dir, 'dump.rdb'), snapshot);
     const installed = await install(dir);
     expect(existsSync(join(dir, 'dump.rdb'))).toBe(false);
@@ -168,7 +137,7 @@ describe('reinstatePreviousData: undoing a restore', () => {
   });
 
   it('fails without switching when a previous file name is taken, leaving the restored data loadable', async () => {
-    const dir = await dirWithOldData(5);
+    const dir = await scratch.oldDataDir(5);
     const installed = await install(dir);
     const oldBase = readdirSync(join(installed.previousData as string, 'appendonlydir')).find((file) =>
       file.includes('.base.'),
@@ -177,14 +146,14 @@ describe('reinstatePreviousData: undoing a restore', () => {
     await expect(
       reinstatePreviousData({ dataDir: dir, previousData: installed.previousData as string }),
     ).rejects.toThrow(/the restored data is still in place: .* exists and is not the previous data's/);
-    const redis = await startOn(dir);
+    const redis = await scratch.redis(dir);
     expect(await redis.client().dbsize()).toBe(40);
   });
 
   it('refuses while a Redis runs on the directory', async () => {
-    const dir = await dirWithOldData(5);
+    const dir = await scratch.oldDataDir(5);
     const installed = await install(dir);
-    await startOn(dir);
+    await scratch.redis(dir);
     await expect(
       reinstatePreviousData({ dataDir: dir, previousData: installed.previousData as string }),
     ).rejects.toThrow(RestoreError);
