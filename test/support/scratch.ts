@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { RedisProcess, type StartOptions } from './redis-process';
 import { makeTempDir, removeTempDir } from './temp-dir';
 
@@ -49,4 +52,18 @@ export class Scratch {
     for (const server of this.servers.splice(0)) await server.cleanup();
     for (const dir of this.dirs.splice(0)) removeTempDir(dir);
   }
+}
+
+/** sha256 of every file under `dir` (relative path -> hash): "the directory is untouched". */
+export function fingerprint(dir: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  const walk = (path: string) => {
+    for (const entry of readdirSync(path)) {
+      const full = join(path, entry);
+      if (statSync(full).isDirectory()) walk(full);
+      else result[relative(dir, full)] = createHash('sha256').update(readFileSync(full)).digest('hex');
+    }
+  };
+  walk(dir);
+  return result;
 }

@@ -1,26 +1,11 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { installSnapshot, RestoreError } from '../../../lambda/restore/install-snapshot';
 import { RedisProcess } from '../../support/redis-process';
-import { Scratch } from '../../support/scratch';
+import { fingerprint, Scratch } from '../../support/scratch';
 import { dumpDatabase, expectSameDataset, populate } from '../helpers/dataset';
 import { fetchRdb } from '../helpers/rdb';
-
-/** sha256 of every file under `dir` (relative path -> hash): "the directory is untouched". */
-function fingerprint(dir: string): Record<string, string> {
-  const result: Record<string, string> = {};
-  const walk = (path: string) => {
-    for (const entry of readdirSync(path)) {
-      const full = join(path, entry);
-      if (statSync(full).isDirectory()) walk(full);
-      else result[relative(dir, full)] = createHash('sha256').update(readFileSync(full)).digest('hex');
-    }
-  };
-  walk(dir);
-  return result;
-}
 
 describe('installSnapshot: the restore install step', () => {
   let source: RedisProcess;
