@@ -54,17 +54,32 @@ export function check(name: string, run: Run, ok: boolean): Run {
   return run;
 }
 
+export interface LocalServer {
+  readonly endpoint: string;
+  readonly process: ChildProcess;
+}
+
 /** s3rver with the bench bucket, storing under `directory`, in a process of its own. */
-export async function startS3rver(directory: string): Promise<{ endpoint: string; process: ChildProcess }> {
+export function startS3rver(directory: string): Promise<LocalServer> {
+  return startServer('s3rver-main.ts', [directory, BENCH_BUCKET]);
+}
+
+/** An S3 endpoint that reads and drops every byte (bench/support/discard-s3-main.ts). */
+export function startDiscardS3(): Promise<LocalServer> {
+  return startServer('discard-s3-main.ts', []);
+}
+
+/** A `support/<script>` server on a free port, in a process of its own; resolves once it says "ready". */
+async function startServer(script: string, args: string[]): Promise<LocalServer> {
   const port = await freePort();
   const child = spawn(
     join(REPO_ROOT, 'node_modules/.bin/tsx'),
-    [join(__dirname, 's3rver-main.ts'), String(port), directory, BENCH_BUCKET],
+    [join(__dirname, script), String(port), ...args],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
-    child.on('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
+    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
   return { endpoint: `http://127.0.0.1:${port}`, process: child };
 }
