@@ -7,16 +7,16 @@ export interface RedisKeyProps {
   /** Lower-case stage name, used in the key's alias and description. */
   readonly envName: string;
   /**
-   * RETAIN keeps the key when the stack is deleted. It must match the file system's policy: a retained
-   * file system whose key is deleted can never be read again.
+   * RETAIN keeps the key when the stack is deleted. It must be at least as long-lived as what it
+   * encrypts: a retained file system or backup bucket whose key is deleted can never be read again.
    */
   readonly removalPolicy: RemovalPolicy;
 }
 
 /**
  * The customer-managed KMS key of one stage's Redis: it encrypts the EFS file system, the three
- * password secrets, the CloudWatch log groups (Redis, ECS Exec audit, VPC flow logs) and ECS Exec
- * sessions. Automatic yearly rotation is on.
+ * password secrets, the CloudWatch log groups (Redis, ECS Exec audit, VPC flow logs), ECS Exec
+ * sessions and the backup bucket. Automatic yearly rotation is on.
  */
 export class RedisKey extends Construct {
   /** The key. */

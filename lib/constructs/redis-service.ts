@@ -66,7 +66,8 @@ export interface RedisServiceProps {
 /**
  * Redis 7 on ECS Fargate: exactly one task, built from docker/redis, with its data on EFS.
  *
- * - Deployments never run two Redis processes on the same data: desired count 1, minimum healthy 0%,
+ * - Deployments never run two Redis processes on the same data: one task (created with 1, never reset
+ *   by a deploy, so a restore's scale-to-0 holds), minimum healthy 0%,
  *   maximum 100% (the old task stops before the new one starts; Redis takes no lock on its data
  *   directory and two writers corrupt the AOF), AZ rebalancing off, circuit breaker with rollback.
  * - The spec's health check (30 s / 10 s / 5 s / 3), a 120 s stop timeout (Fargate's maximum) so
@@ -227,7 +228,9 @@ export class RedisService extends Construct implements RedisEndpoint {
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: this.cluster,
       taskDefinition: this.taskDefinition,
-      desiredCount: 1,
+      // No desiredCount: CloudFormation then creates the service with ONE task and never sets the
+      // count again on later updates. With `desiredCount: 1` every deploy that touches the service
+      // would reset it to 1, e.g. in the middle of a restore that scaled Redis to 0 on purpose.
       minHealthyPercent: 0,
       maxHealthyPercent: 100,
       circuitBreaker: { enable: true, rollback: true },

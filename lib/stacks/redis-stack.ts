@@ -48,7 +48,12 @@ export class RedisStack extends Stack {
     // The config holds a CloudWatch-valid number of days (validated); RetentionDays uses the same numbers.
     const logRetention = config.logRetentionDays as logs.RetentionDays;
 
-    const { key } = new RedisKey(this, 'Key', { envName: config.envName, removalPolicy });
+    // The key is kept in EVERY stage: it encrypts the backup bucket, which a stack deletion never
+    // deletes; a destroyed key would make those kept snapshots unreadable forever.
+    const { key } = new RedisKey(this, 'Key', {
+      envName: config.envName,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     const network = new RedisNetwork(this, 'Network', {
       vpc: config.vpc,
       kmsKey: key,

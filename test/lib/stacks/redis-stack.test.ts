@@ -44,9 +44,8 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
   });
 
   describe('service', () => {
-    it('runs exactly one Redis: desired 1, min 0% / max 100%, circuit breaker with rollback', () => {
+    it('runs exactly one Redis: min 0% / max 100%, circuit breaker with rollback', () => {
       template.hasResourceProperties('AWS::ECS::Service', {
-        DesiredCount: 1,
         LaunchType: 'FARGATE',
         DeploymentConfiguration: {
           MinimumHealthyPercent: 0,
@@ -55,6 +54,11 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
         },
         AvailabilityZoneRebalancing: 'DISABLED',
       });
+    });
+
+    it('leaves DesiredCount out: created with 1 task, never reset to 1 by a deploy during a restore', () => {
+      const [service] = Object.values(template.findResources('AWS::ECS::Service')) as { Properties: Json }[];
+      expect(service?.Properties).not.toHaveProperty('DesiredCount');
     });
 
     it('runs on Fargate 1.4.0 (EFS), in private subnets without a public IP, with ECS Exec', () => {
@@ -448,18 +452,13 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
 });
 
 describe('data retention per stage', () => {
-  const STATEFUL = [
-    'AWS::EFS::FileSystem',
-    'AWS::KMS::Key',
-    'AWS::SecretsManager::Secret',
-    'AWS::Logs::LogGroup',
-  ] as const;
+  const STATEFUL = ['AWS::EFS::FileSystem', 'AWS::SecretsManager::Secret', 'AWS::Logs::LogGroup'] as const;
 
   it.each([
     ['Dev', 'Delete'],
     ['Staging', 'Delete'],
     ['Prod', 'Retain'],
-  ])('%s: file system, key, secrets and log groups are %sd with the stack', (stageName, policy) => {
+  ])('%s: file system, secrets and log groups are %sd with the stack', (stageName, policy) => {
     const template = synthesized.template(stageName);
     for (const type of STATEFUL) {
       const resources = template.findResources(type);
@@ -477,6 +476,16 @@ describe('data retention per stage', () => {
       }
     }
   });
+
+  it.each(STAGES)(
+    '%s: the KMS key is always retained (the retained backup bucket stays readable)',
+    (stageName) => {
+      const keys = Object.values(synthesized.template(stageName).findResources('AWS::KMS::Key'));
+      expect(keys.map((key) => [key.DeletionPolicy, key.UpdateReplacePolicy])).toEqual([
+        ['Retain', 'Retain'],
+      ]);
+    },
+  );
 
   it('turns on termination protection in prod only', () => {
     const protection = STAGES.map(
