@@ -109,26 +109,33 @@ export async function installSnapshot(options: InstallSnapshotOptions): Promise<
 
     // 4. The switch: one rename.
     await rename(`${manifestPath}.restore-tmp`, manifestPath);
-    await syncDirectory(aofDir);
   } catch (error) {
-    // Before the switch the old manifest still names the old files: Redis loads the old data.
-    for (const file of [
-      partial,
-      join(aofDir, base.file),
-      join(aofDir, incr.file),
-      `${manifestPath}.restore-tmp`,
-    ]) {
-      await rm(file, { force: true });
+    // On NFS (EFS) a rename can succeed on the server and still report an error: what counts is
+    // what the manifest names now. If it names the snapshot, the switch happened: never delete.
+    if (!(await manifestNames(manifestPath, base.file))) {
+      // Before the switch the old manifest still names the old files: Redis loads the old data.
+      for (const file of [
+        partial,
+        join(aofDir, base.file),
+        join(aofDir, incr.file),
+        `${manifestPath}.restore-tmp`,
+      ]) {
+        await rm(file, { force: true });
+      }
+      throw new RestoreError(
+        `installing ${source} into ${dataDir} failed, the old data is still in place: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
-    throw new RestoreError(
-      `installing ${source} into ${dataDir} failed, the old data is still in place: ${(error as Error).message}`,
-      { cause: error },
-    );
   }
+
+  const warnings: string[] = [];
+  await syncDirectory(aofDir).catch((error: Error) =>
+    warnings.push(`the snapshot is installed, but fsync of ${aofDir} failed: ${error.message}`),
+  );
 
   // 5. Tidy up the old names; their data lives on in previousData. A failure here changes nothing
   //    Redis loads (the manifest no longer names these files), so it is a warning, not a failure.
-  const warnings: string[] = [];
   const keep = new Set([MANIFEST_NAME, base.file, incr.file]);
   const leftovers = [
     ...oldAofFiles.filter((file) => !keep.has(file)).map((file) => join(aofDir, file)),
@@ -198,5 +205,14 @@ async function removeStalePartials(dataDir: string): Promise<void> {
   for (const file of await readdir(dataDir)) {
     if (file.startsWith(PARTIAL_PREFIX) && file.endsWith('.partial'))
       await rm(join(dataDir, file), { force: true });
+  }
+}
+
+/** Whether the manifest at `path` names `file` (false when it cannot be read). */
+async function manifestNames(path: string, file: string): Promise<boolean> {
+  try {
+    return parseManifest(await readFile(path, 'utf8')).some((entry) => entry.file === file);
+  } catch {
+    return false;
   }
 }

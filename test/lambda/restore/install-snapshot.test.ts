@@ -108,6 +108,24 @@ describe('installSnapshot: the restore install step', () => {
     expect(await redis.client().dbsize()).toBe(20);
   });
 
+  it('leaves the old data loadable when the install fails after the download (before the switch)', async () => {
+    const dir = await scratch.oldDataDir(40);
+    const now = new Date('2026-11-25T05:00:00Z');
+    // An earlier, interrupted attempt left a file where this one wants to keep the old manifest.
+    mkdirSync(join(dir, 'pre-restore-20261125T050000Z', 'appendonlydir'), { recursive: true });
+    writeFileSync(join(dir, 'pre-restore-20261125T050000Z', 'appendonlydir', 'appendonly.aof.manifest'), '');
+    await expect(
+      installSnapshot({ dataDir: dir, snapshot: Readable.from([snapshot]), source: 'test', now }),
+    ).rejects.toThrow(/failed, the old data is still in place: EEXIST/);
+    expect(readdirSync(join(dir, 'appendonlydir')).sort()).toEqual([
+      'appendonly.aof.1.base.rdb',
+      'appendonly.aof.1.incr.aof',
+      'appendonly.aof.manifest',
+    ]);
+    const redis = await scratch.redis(dir);
+    expect(await redis.client().dbsize()).toBe(40);
+  });
+
   it('leaves the old data in place when the download breaks off midway', async () => {
     const dir = await scratch.oldDataDir(30);
     const before = fingerprint(dir);
