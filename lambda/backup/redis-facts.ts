@@ -4,6 +4,7 @@ import {
   describeTarget,
   ioredisOptions,
   type RedisTarget,
+  withoutSecrets,
 } from '../shared/redis-connection';
 import { parseInfo } from '../shared/redis-info';
 
@@ -43,9 +44,7 @@ export async function readRedisFacts(
       reported !== undefined && /Connection is closed/.test((error as Error).message) ? reported : error;
     throw new Error(
       `reading INFO from Redis as ${describeTarget(target)} failed: ${(cause as Error).message}`,
-      {
-        cause,
-      },
+      { cause: withoutSecrets(cause) },
     );
   } finally {
     redis.disconnect();

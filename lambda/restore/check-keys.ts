@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { countKeys } from '../backup/redis-facts';
-import { describeTarget, ioredisOptions, type RedisTarget } from '../shared/redis-connection';
+import { describeTarget, ioredisOptions, type RedisTarget, withoutSecrets } from '../shared/redis-connection';
 import { parseInfo } from '../shared/redis-info';
 
 /**
@@ -101,11 +101,7 @@ export async function checkRestoredKeys(
   expected: number | undefined,
   options: { connectTimeoutMs?: number } = {},
 ): Promise<KeyCheckResult> {
-  const client = new Redis({
-    ...ioredisOptions(target, { connectTimeoutMs: options.connectTimeoutMs ?? 5_000 }),
-    // ioredis keeps a 2 s timer alive after disconnect() of a connection that never opened.
-    disconnectTimeout: 200,
-  });
+  const client = new Redis(ioredisOptions(target, { connectTimeoutMs: options.connectTimeoutMs ?? 5_000 }));
   let reported: Error | undefined;
   client.on('error', (error: Error) => {
     reported ??= error;
@@ -119,7 +115,7 @@ export async function checkRestoredKeys(
   } catch (error) {
     const cause = reported ?? (error as Error);
     throw new RedisUnavailable(`cannot read INFO from Redis as ${describeTarget(target)}: ${cause.message}`, {
-      cause,
+      cause: withoutSecrets(cause),
     });
   } finally {
     client.disconnect();

@@ -80,7 +80,21 @@ export function ioredisOptions(target: RedisTarget, settings: ConnectionSettings
     enableOfflineQueue: false,
     enableReadyCheck: false,
     disableClientInfo: true,
+    // ioredis otherwise keeps a 2 s timer alive after disconnect() of a connection that failed.
+    disconnectTimeout: 200,
     retryStrategy: (times: number) => (times > maxReconnects ? null : Math.min(times * 200, 1_000)),
     reconnectOnError: () => false,
   };
+}
+
+/**
+ * An ioredis error reduced to its message and code. The original carries the failed command's
+ * arguments (`AUTH <user> <password>`), so chaining it as a `cause` would put the password into
+ * any log line or stack dump that prints the error.
+ */
+export function withoutSecrets(error: unknown): Error {
+  const clean: NodeJS.ErrnoException = new Error(error instanceof Error ? error.message : String(error));
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== undefined) clean.code = code;
+  return clean;
 }

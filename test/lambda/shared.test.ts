@@ -1,6 +1,10 @@
+import { inspect } from 'node:util';
 import { deadlineSignal } from '../../lambda/backup';
+import { readRedisFacts } from '../../lambda/backup/redis-facts';
+import { checkRestoredKeys } from '../../lambda/restore/check-keys';
 import { describeTarget, ioredisOptions, parseRedisUrl } from '../../lambda/shared/redis-connection';
 import { createS3Client } from '../../lambda/shared/s3-client';
+import { RedisProcess } from '../support/redis-process';
 
 describe('parseRedisUrl', () => {
   it('reads user, password, host, port and TLS', () => {
@@ -22,11 +26,8 @@ describe('parseRedisUrl', () => {
   it('refuses what is not a Redis URL, without echoing it (it may hold a password)', () => {
     expect(() => parseRedisUrl('http://u:secret@host')).toThrow(/scheme "http:"/);
     expect(() => parseRedisUrl('redis//u:secret@host')).toThrow(/invalid Redis URL/);
-    try {
-      parseRedisUrl('not a url :secret');
-    } catch (error) {
-      expect((error as Error).message).not.toContain('secret');
-    }
+    expect(() => parseRedisUrl('not a url :secret')).toThrow(/invalid Redis URL/);
+    expect(() => parseRedisUrl('not a url :secret')).not.toThrow(/secret/);
   });
 });
 
@@ -79,5 +80,27 @@ describe('deadlineSignal', () => {
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(signal.aborted).toBe(true);
     expect((signal.reason as Error).message).toMatch(/50 ms before the Lambda timeout/);
+  });
+});
+
+describe('errors from a refused AUTH', () => {
+  // ioredis errors carry the failed command's arguments: AUTH <user> <password>.
+  it('never carry the password, not even in their cause', async () => {
+    const redis = await RedisProcess.start();
+    const wrong = 'a-wrong-password-that-must-not-leak';
+    const target = { host: '127.0.0.1', port: redis.port, username: 'backup', password: wrong };
+    try {
+      const failures = await Promise.all([
+        readRedisFacts(target).catch((error: unknown) => error),
+        checkRestoredKeys({ ...target, username: 'monitor' }, 1).catch((error: unknown) => error),
+      ]);
+      for (const failure of failures) {
+        expect(failure).toBeInstanceOf(Error);
+        expect((failure as Error).message).toMatch(/WRONGPASS/);
+        expect(inspect(failure, { depth: 10, showHidden: true })).not.toContain(wrong);
+      }
+    } finally {
+      await redis.cleanup();
+    }
   });
 });
