@@ -17,7 +17,10 @@
 #   REDIS_MAXMEMORY_POLICY  one of Redis's eight eviction policies (default allkeys-lru).
 #   REDIS_DATA_LOCK_WAIT_SECONDS
 #                           how long to wait for another Redis to release the data directory
-#                           (default 150: longer than ECS's 120 s stop timeout).
+#                           (default 80: an old task saving on SIGTERM normally exits well within
+#                           it; it stays below the ~95 s after which ECS's health check, 5 s start
+#                           period + 3 x 30 s, kills a task that is still waiting, so the refusal
+#                           and its reason reach the log first).
 #   REDIS_PORT, REDIS_DATA_DIR, REDIS_BIND, REDIS_CONF
 #                           for running outside the image (npm run redis:local).
 set -eu
@@ -65,6 +68,26 @@ fi
 check_password REDIS_PASSWORD "$REDIS_PASSWORD"
 if [ -n "${REDIS_BACKUP_PASSWORD:-}" ]; then check_password REDIS_BACKUP_PASSWORD "$REDIS_BACKUP_PASSWORD"; fi
 if [ -n "${REDIS_MONITOR_PASSWORD:-}" ]; then check_password REDIS_MONITOR_PASSWORD "$REDIS_MONITOR_PASSWORD"; fi
+
+# Values rendered into the configuration must be one line: a newline would smuggle in a directive.
+newline='
+'
+single_line() {
+  case "$2" in
+    *"$newline"*) fail "$1 contains a line break. Allowed: a single-line value." ;;
+  esac
+}
+single_line REDIS_MAXMEMORY "${REDIS_MAXMEMORY:-}"
+single_line REDIS_MAXMEMORY_POLICY "${REDIS_MAXMEMORY_POLICY:-}"
+single_line REDIS_BIND "${REDIS_BIND:-}"
+single_line REDIS_PORT "${REDIS_PORT:-}"
+single_line REDIS_DATA_DIR "${REDIS_DATA_DIR:-}"
+single_line REDIS_CONF "${REDIS_CONF:-}"
+if [ -n "${REDIS_BIND:-}" ]; then
+  case "$REDIS_BIND" in
+    *[!0-9A-Fa-f.:*\ -]*) fail "REDIS_BIND='$REDIS_BIND' is not a list of addresses. Allowed: IPv4/IPv6 addresses, '*', '-' prefixes, separated by spaces." ;;
+  esac
+fi
 
 maxmemory=${REDIS_MAXMEMORY:-512mb}
 # Redis memory sizes: bytes, or a number with k, kb, m, mb, g, gb (any case). 0 would mean
@@ -123,7 +146,7 @@ render_config() {
 # same AOF corrupt it. ECS can start a new task while the old one is still STOPPING (saving to EFS):
 # wait here until the old one has exited. The lock is held on fd 9, which redis-server inherits
 # through exec and keeps until it exits (EFS supports these locks across hosts).
-lock_wait=${REDIS_DATA_LOCK_WAIT_SECONDS:-150}
+lock_wait=${REDIS_DATA_LOCK_WAIT_SECONDS:-80}
 case "$lock_wait" in
   '' | *[!0-9]*) fail "REDIS_DATA_LOCK_WAIT_SECONDS='$lock_wait' is not a number of seconds." ;;
 esac

@@ -66,6 +66,16 @@ describe('entrypoint refuses a bad environment', () => {
       /REDIS_MAXMEMORY_POLICY='lru' is not a Redis eviction policy\. Allowed: volatile-lru allkeys-lru .*noeviction/,
     ],
     [
+      'a maxmemory with a line break (a smuggled directive)',
+      { REDIS_PASSWORD: PASSWORDS.default, REDIS_MAXMEMORY: '512mb\nuser evil on nopass ~* +@all' },
+      /REDIS_MAXMEMORY contains a line break/,
+    ],
+    [
+      'a bind that is not a list of addresses',
+      { REDIS_PASSWORD: PASSWORDS.default, REDIS_BIND: '127.0.0.1; protected-mode no' },
+      /REDIS_BIND='127\.0\.0\.1; protected-mode no' is not a list of addresses/,
+    ],
+    [
       'an unknown REDIS_ENV',
       { REDIS_ENV: 'dev', REDIS_PASSWORD: PASSWORDS.default },
       /REDIS_ENV='dev'.*development, production/,
@@ -78,7 +88,9 @@ describe('entrypoint refuses a bad environment', () => {
     // Redis never started: it would have printed its banner.
     expect(result.stdout + result.stderr).not.toMatch(/Redis version=/);
     // The value of a password is never echoed back.
-    expect(result.stderr).not.toContain('short-pass');
+    for (const [name, value] of Object.entries(env as Record<string, string>)) {
+      if (name.endsWith('PASSWORD') && value !== '') expect(result.stderr).not.toContain(value);
+    }
   });
 
   it('refuses arguments (configuration comes from the environment only)', async () => {

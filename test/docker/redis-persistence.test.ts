@@ -108,11 +108,18 @@ describe('one Redis per data directory (the entrypoint holds a lock on it)', () 
       ).rejects.toThrow(/another Redis still holds .*\.redis\.lock after 1 s/);
 
       // A replacement that starts while the old one is still stopping waits for it (ECS overlap).
-      const replacement = RedisProcess.start({ dataDir, env: { REDIS_DATA_LOCK_WAIT_SECONDS: '30' } });
-      await sleep(1_500);
+      let waiting = false;
+      const replacement = RedisProcess.start({
+        dataDir,
+        env: { REDIS_DATA_LOCK_WAIT_SECONDS: '30' },
+        onOutput: (text) => {
+          waiting ||= /waiting up to 30 s for it to exit/.test(text);
+        },
+      });
+      for (let waited = 0; !waiting && waited < 10_000; waited += 50) await sleep(50);
+      expect(waiting).toBe(true);
       expect(await first.stop('SIGTERM')).toBe(0);
       second = await replacement;
-      expect(second.log).toMatch(/waiting up to 30 s for it to exit/);
       expect(await second.client().get('written-by')).toBe('first');
     } finally {
       await second?.cleanup();

@@ -32,6 +32,8 @@ export interface StartOptions {
    * image's shell) instead of through `npm run redis:local`'s script. @default via redis-local.sh
    */
   readonly entrypointShell?: readonly string[];
+  /** Called with everything the process prints, as it prints it (before it is ready, too). */
+  readonly onOutput?: (text: string) => void;
 }
 
 /**
@@ -67,7 +69,14 @@ export class RedisProcess {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const redis = new RedisProcess(child, port, dataDir, ownsDataDir, env.REDIS_PASSWORD ?? '');
+    const redis = new RedisProcess(
+      child,
+      port,
+      dataDir,
+      ownsDataDir,
+      env.REDIS_PASSWORD ?? '',
+      options.onOutput,
+    );
     await redis.waitUntilReady();
     return redis;
   }
@@ -82,13 +91,15 @@ export class RedisProcess {
     readonly dataDir: string,
     private readonly ownsDataDir: boolean,
     private readonly password: string,
+    onOutput?: (text: string) => void,
   ) {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      this.output += chunk.toString();
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      this.output += chunk.toString();
-    });
+    const record = (chunk: Buffer) => {
+      const text = chunk.toString();
+      this.output += text;
+      onOutput?.(text);
+    };
+    child.stdout?.on('data', record);
+    child.stderr?.on('data', record);
     this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   }
 
