@@ -104,7 +104,12 @@ export class RedisMonitoring extends Construct {
       masterKey: redis.kmsKey,
       enforceSSL: true,
     });
-    if (props.alarmEmail !== undefined) {
+    if (props.alarmEmail === undefined) {
+      Annotations.of(this).addWarningV2(
+        'emailclient:redis-alarms-without-recipient',
+        `No alarmEmail for this stage: its alarms notify nobody until someone subscribes to the topic (output AlarmTopicArn). Set alarmEmail in lib/config/ (required in practice for prod).`,
+      );
+    } else {
       this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     }
     // CloudWatch publishes to an encrypted topic only with these on the key; scoped to this stage's

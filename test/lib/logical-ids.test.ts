@@ -58,4 +58,17 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
         .sort(),
     );
   });
+
+  it('keeps the password generator settings: changing them makes CloudFormation generate NEW passwords', () => {
+    // A new GenerateSecretString rotates all three passwords on the next deploy without restarting
+    // Redis, and every client that restarts afterwards is locked out. Change it only with a plan.
+    const secrets = synthesized.template(stageName).findResources('AWS::SecretsManager::Secret');
+    const generators = Object.values(secrets).map(
+      (secret) =>
+        (secret as { Properties: { GenerateSecretString: unknown } }).Properties.GenerateSecretString,
+    );
+    expect(generators).toEqual(
+      Array(3).fill({ PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false }),
+    );
+  });
 });

@@ -367,9 +367,12 @@ describe.each(STAGES)('%s/Redis monitoring', (stageName) => {
       });
     });
 
-    it('has no e-mail subscription when the stage sets no alarmEmail', () => {
+    it('has no e-mail subscription when the stage sets no alarmEmail, and synth says nobody is notified', () => {
       expect(config.alarmEmail).toBeUndefined();
       template.resourceCountIs('AWS::SNS::Subscription', 0);
+      expect(synthesized.warnings(stageName)).toContainEqual(
+        expect.stringMatching(/\/Redis\/Monitoring: No alarmEmail for this stage: its alarms notify nobody/),
+      );
     });
 
     it('is an output, with the dashboard name', () => {
