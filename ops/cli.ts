@@ -1,7 +1,8 @@
 /**
  * Operations commands: `npm run -s ops -- <command> [options]`. Each command is a thin layer over
  * the same cores the Lambda functions run (lambda/backup, lambda/restore, ...).
- * Exit codes: 0 success, 1 the operation failed (the reason on stderr), 2 wrong usage.
+ * Exit codes: 0 success, 1 the operation failed (the reason on stderr), 2 wrong usage, 3 `restore
+ * --stage` lost track of a restore that goes on in AWS (how to follow it is printed).
  */
 import { UsageError } from './cli-kit';
 import * as backup from './commands/backup';

@@ -172,10 +172,30 @@ async function follow(deps: AwsRestoreDeps, executionArn: string, envName: strin
   const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
   const progress = new ProgressPrinter(io);
   let lastEventId = 0;
+  let failedPolls = 0;
   for (;;) {
-    const described = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    // Read the history after the status: when the status says it ended, the history is complete.
-    for (const event of await newEvents(deps.sfn, executionArn, lastEventId)) {
+    let described: Awaited<ReturnType<typeof describe>>;
+    let events: HistoryEvent[];
+    try {
+      described = await describe(deps.sfn, executionArn);
+      // Read the history after the status: when the status says it ended, the history is complete.
+      events = await newEvents(deps.sfn, executionArn, lastEventId);
+      failedPolls = 0;
+    } catch (error) {
+      // Expired credentials, throttling, a network blip: the restore goes on in AWS regardless.
+      failedPolls++;
+      if (failedPolls >= MAX_FAILED_POLLS) {
+        io.err(
+          `restore: lost track of the restore after ${failedPolls} failed polls: ${(error as Error).message}`,
+        );
+        io.err('  the restore itself goes on in AWS; follow it with:');
+        io.err(`  aws stepfunctions describe-execution --execution-arn ${executionArn}`);
+        return LOST_TRACK_EXIT_CODE;
+      }
+      await sleep(deps.pollMs ?? 5_000);
+      continue;
+    }
+    for (const event of events) {
       lastEventId = Math.max(lastEventId, event.id ?? 0);
       progress.add(event);
     }
@@ -195,6 +215,15 @@ async function follow(deps: AwsRestoreDeps, executionArn: string, envName: strin
     }
     await sleep(deps.pollMs ?? 5_000);
   }
+}
+
+/** Consecutive failed polls before the command stops following (the restore itself goes on). */
+const MAX_FAILED_POLLS = 6;
+/** Exit code when the command lost track of a restore that is still running in AWS. */
+export const LOST_TRACK_EXIT_CODE = 3;
+
+function describe(sfn: SFNClient, executionArn: string) {
+  return sfn.send(new DescribeExecutionCommand({ executionArn }));
 }
 
 async function newEvents(sfn: SFNClient, executionArn: string, after: number): Promise<HistoryEvent[]> {

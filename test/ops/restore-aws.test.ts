@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { RESTORE_OUTCOMES, RESTORE_STEPS } from '../../lib/constructs/redis-restore-steps';
-import { type RestoreIo, restoreOnAws } from '../../ops/aws/restore';
+import { LOST_TRACK_EXIT_CODE, type RestoreIo, restoreOnAws } from '../../ops/aws/restore';
 import { UsageError } from '../../ops/cli-kit';
 import { runOps } from '../support/ops-cli';
 
@@ -234,6 +234,38 @@ describe('restore --stage (AWS form)', () => {
     const { io, err } = recordingIo();
     expect(await restoreOnAws(deps(io), { stage: 'prod', snapshot: KEY, yes: true })).toBe(1);
     expect(err.slice(0, 2)).toEqual(['restore of prod TIMED_OUT', `  failed step: ${S.waitStopped}`]);
+  });
+
+  it('rides out a failed poll (throttling, a network blip) and goes on following', async () => {
+    deployedStack();
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [entered(S.guard), entered(S.verify)] });
+    sfn
+      .on(DescribeExecutionCommand)
+      .rejectsOnce(new Error('ThrottlingException: Rate exceeded'))
+      .resolves({
+        status: 'SUCCEEDED',
+        executionArn: EXECUTION,
+        stateMachineArn: STATE_MACHINE,
+        startDate: at,
+      });
+    const { io, err } = recordingIo();
+    expect(await restoreOnAws(deps(io), { stage: 'prod', snapshot: KEY, yes: true })).toBe(0);
+    expect(err.join('\n')).not.toMatch(/lost track/);
+  });
+
+  it('says it lost track (exit 3, the restore goes on in AWS) when polling keeps failing', async () => {
+    deployedStack();
+    sfn.on(DescribeExecutionCommand).rejects(new Error('ExpiredTokenException: the SSO session expired'));
+    const { io, err } = recordingIo();
+    expect(await restoreOnAws(deps(io), { stage: 'prod', snapshot: KEY, yes: true })).toBe(
+      LOST_TRACK_EXIT_CODE,
+    );
+    expect(LOST_TRACK_EXIT_CODE).toBe(3);
+    expect(err).toEqual([
+      'restore: lost track of the restore after 6 failed polls: ExpiredTokenException: the SSO session expired',
+      '  the restore itself goes on in AWS; follow it with:',
+      `  aws stepfunctions describe-execution --execution-arn ${EXECUTION}`,
+    ]);
   });
 
   describe('confirmation in prod', () => {
