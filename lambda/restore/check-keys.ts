@@ -86,6 +86,11 @@ export class RedisUnavailable extends Error {
   override name = 'RedisUnavailable';
 }
 
+/** Redis refused the monitor user (WRONGPASS, NOPERM): a configuration problem, not worth retrying. */
+export class RedisRefused extends Error {
+  override name = 'RedisRefused';
+}
+
 export interface KeyCheckResult extends KeyCountVerdict {
   /** DBSIZE over all databases now (clients may have written since the start). */
   readonly keysNow: number;
@@ -94,7 +99,7 @@ export interface KeyCheckResult extends KeyCountVerdict {
 /**
  * Asks the restored Redis (as the `monitor` ACL user: INFO only) what it loaded at its start and
  * judges it with {@link judgeKeyCount}. Throws KeyCountMismatch when the rule fails,
- * RedisUnavailable when Redis cannot be asked yet.
+ * RedisUnavailable when Redis cannot be asked yet, RedisRefused when it refuses the monitor user.
  */
 export async function checkRestoredKeys(
   target: RedisTarget,
@@ -114,7 +119,8 @@ export async function checkRestoredKeys(
     keyspace = parseInfo(await client.info('keyspace'));
   } catch (error) {
     const cause = reported ?? (error as Error);
-    throw new RedisUnavailable(`cannot read INFO from Redis as ${describeTarget(target)}: ${cause.message}`, {
+    const Failure = /^(WRONGPASS|NOAUTH|NOPERM)\b/.test(cause.message) ? RedisRefused : RedisUnavailable;
+    throw new Failure(`cannot read INFO from Redis as ${describeTarget(target)}: ${cause.message}`, {
       cause: withoutSecrets(cause),
     });
   } finally {

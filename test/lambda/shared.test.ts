@@ -94,6 +94,8 @@ describe('errors from a refused AUTH', () => {
         readRedisFacts(target).catch((error: unknown) => error),
         checkRestoredKeys({ ...target, username: 'monitor' }, 1).catch((error: unknown) => error),
       ]);
+      // A refused password is a configuration problem: the restore check does not retry it.
+      expect((failures[1] as Error).name).toBe('RedisRefused');
       for (const failure of failures) {
         expect(failure).toBeInstanceOf(Error);
         expect((failure as Error).message).toMatch(/WRONGPASS/);

@@ -239,15 +239,12 @@ describe('restore --stage (AWS form)', () => {
   it('rides out a failed poll (throttling, a network blip) and goes on following', async () => {
     deployedStack();
     sfn.on(GetExecutionHistoryCommand).resolves({ events: [entered(S.guard), entered(S.verify)] });
-    sfn
-      .on(DescribeExecutionCommand)
-      .rejectsOnce(new Error('ThrottlingException: Rate exceeded'))
-      .resolves({
-        status: 'SUCCEEDED',
-        executionArn: EXECUTION,
-        stateMachineArn: STATE_MACHINE,
-        startDate: at,
-      });
+    sfn.on(DescribeExecutionCommand).rejectsOnce(new Error('ThrottlingException: Rate exceeded')).resolves({
+      status: 'SUCCEEDED',
+      executionArn: EXECUTION,
+      stateMachineArn: STATE_MACHINE,
+      startDate: at,
+    });
     const { io, err } = recordingIo();
     expect(await restoreOnAws(deps(io), { stage: 'prod', snapshot: KEY, yes: true })).toBe(0);
     expect(err.join('\n')).not.toMatch(/lost track/);
