@@ -246,6 +246,9 @@ async function backup(
         Key: key,
         Body: verifier,
         ContentType: 'application/octet-stream',
+        // Never replace an existing snapshot (two backups started in the same second share a key):
+        // S3 refuses the completion with 412 instead, and the second backup fails loudly.
+        IfNoneMatch: '*',
         Metadata: {
           'redis-version': facts.redisVersion,
           'rdb-version': String(rdbVersion),

@@ -181,6 +181,9 @@ describe('runBackup abort path (mocked S3 client)', () => {
     });
     const parts = s3.calls.filter((c) => c.name === 'UploadPart');
     expect(parts.reduce((sum, c) => sum + (c.bytes ?? 0), 0)).toBe(result.bytes);
+    // The completion is conditional: it never replaces a snapshot that already has this key.
+    const complete = s3.calls.find((c) => c.name === 'CompleteMultipartUpload');
+    expect(complete?.input).toMatchObject({ Key: result.key, IfNoneMatch: '*' });
     expect(result).toMatchObject({ versionId: 'v1', tagged: true, checksum: 'verified' });
   });
 
@@ -198,6 +201,7 @@ describe('runBackup abort path (mocked S3 client)', () => {
       const good = new RecordingS3();
       await run(good, { redis: backupUser(small.port) });
       expect(good.names()).toEqual(['PutObject', 'PutObjectTagging']);
+      expect(good.calls[0]?.input).toMatchObject({ IfNoneMatch: '*' });
       const bad = new RecordingS3();
       await expect(
         run(bad, { redis: backupUser(small.port), interpose: () => flipByteAt(20) }),
