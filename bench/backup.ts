@@ -15,11 +15,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { PASSWORDS, RedisProcess } from '../test/support/redis-process';
 import { makeTempDir, removeTempDir } from '../test/support/temp-dir';
 import {
   BENCH_BUCKET,
+  bundleRunner,
   check,
   MiB,
   populateBulk,
@@ -99,15 +99,7 @@ async function benchSize(
 async function main(): Promise<void> {
   const sizes = (process.env.BENCH_SIZES_MB ?? '300,1024').split(',').map(Number);
   const work = makeTempDir('bench-backup');
-  const runner = join(work, 'backup-main.js');
-  await build({
-    entryPoints: [join(__dirname, 'support/backup-main.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    outfile: runner,
-    logLevel: 'error',
-  });
+  const runner = await bundleRunner('backup-main.ts', work);
   const s3 = await startS3rver(join(work, 's3'));
   const discard = await startDiscardS3();
   try {

@@ -12,13 +12,13 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { runBackup } from '../lambda/backup';
 import { createS3Client } from '../lambda/shared/s3-client';
 import { PASSWORDS, RedisProcess } from '../test/support/redis-process';
 import { makeTempDir, removeTempDir } from '../test/support/temp-dir';
 import {
   BENCH_BUCKET,
+  bundleRunner,
   check,
   MiB,
   populateBulk,
@@ -78,15 +78,7 @@ async function main(): Promise<void> {
   const megabytes = Number(process.env.BENCH_SIZE_MB ?? 500);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
   const work = makeTempDir('bench-restore');
-  const runner = join(work, 'restore-main.js');
-  await build({
-    entryPoints: [join(__dirname, 'support/restore-main.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    outfile: runner,
-    logLevel: 'error',
-  });
+  const runner = await bundleRunner('restore-main.ts', work);
   const s3 = await startS3rver(join(work, 's3'));
   try {
     console.log(

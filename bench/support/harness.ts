@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { freePort } from '../../test/support/ports';
 import { REPO_ROOT, type RedisProcess } from '../../test/support/redis-process';
 
@@ -94,4 +95,21 @@ export async function populateBulk(redis: RedisProcess, megabytes: number): Prom
       pipeline.set(`bulk:${i}`, randomBytes(256 * 1024));
     await pipeline.exec();
   }
+}
+
+/**
+ * Bundles `support/<entry>` into `<dir>/<name>.js` with esbuild, as the Lambda functions are
+ * bundled, so the measured process runs plain `node` (no tsx in its time or memory).
+ */
+export async function bundleRunner(entry: string, dir: string): Promise<string> {
+  const outfile = join(dir, entry.replace(/\.ts$/, '.js'));
+  await build({
+    entryPoints: [join(__dirname, entry)],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    outfile,
+    logLevel: 'error',
+  });
+  return outfile;
 }

@@ -13,6 +13,9 @@ import { openRdbStream, type RdbFraming, type RdbStream } from '../shared/replic
 import { readRedisFacts } from './redis-facts';
 import { snapshotKey } from './snapshot-key';
 
+// Kept importable from here: the backup's callers pass it as `signal`.
+export { deadlineSignal } from '../shared/deadline';
+
 /** The part of Powertools' Logger the backup uses (a Powertools Logger fits). */
 export interface BackupLogger {
   debug(message: string, ...attributes: Record<string, unknown>[]): void;
@@ -97,23 +100,6 @@ export class BackupError extends Error {
 /** 8 MiB x 4: ~50 MiB of buffers; measured peak RSS ~180-210 MiB (under tsx) for 300 and 600 MB RDBs. */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 export const DEFAULT_QUEUE_SIZE = 4;
-
-/**
- * An AbortSignal that fires `marginMs` before a Lambda's deadline:
- * `deadlineSignal(context.getRemainingTimeInMillis(), 20_000)`. The margin must cover the abort
- * (abortGraceMs + one AbortMultipartUpload request).
- */
-export function deadlineSignal(remainingMs: number, marginMs: number): AbortSignal {
-  const controller = new AbortController();
-  const budget = Math.max(0, remainingMs - marginMs);
-  const timer = setTimeout(() => {
-    controller.abort(
-      new Error(`time is running out: ${marginMs} ms before the Lambda timeout (after ${budget} ms)`),
-    );
-  }, budget);
-  timer.unref();
-  return controller.signal;
-}
 
 /**
  * Streams a consistent RDB snapshot of Redis into S3, verified on the way, with bounded memory.

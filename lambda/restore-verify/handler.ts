@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
-import { deadlineSignal } from '../backup/backup';
 import { type VerifiedSnapshot, verifySnapshot } from '../restore/verify-snapshot';
+import { deadlineSignal } from '../shared/deadline';
 import { requireEnv } from '../shared/env';
 import { createObservability } from '../shared/observability';
 import { createS3Client } from '../shared/s3-client';

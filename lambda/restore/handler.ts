@@ -3,7 +3,7 @@ import { relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
-import { deadlineSignal } from '../backup/backup';
+import { deadlineSignal } from '../shared/deadline';
 import { requireEnv } from '../shared/env';
 import { createObservability } from '../shared/observability';
 import { createS3Client } from '../shared/s3-client';
