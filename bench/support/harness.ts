@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { freePort } from '../../test/support/ports';
@@ -73,16 +74,31 @@ export function startDiscardS3(): Promise<LocalServer> {
 /** A `support/<script>` server on a free port, in a process of its own; resolves once it says "ready". */
 async function startServer(script: string, args: string[]): Promise<LocalServer> {
   const port = await freePort();
-  const child = spawn(
-    join(REPO_ROOT, 'node_modules/.bin/tsx'),
-    [join(__dirname, script), String(port), ...args],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  // node with tsx's loader (not the tsx CLI, which runs a second node): the server is this PID,
+  // so its CPU time can be read from /proc.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, script), String(port), ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
     child.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
   return { endpoint: `http://127.0.0.1:${port}`, process: child };
+}
+
+/** Linux's USER_HZ: /proc reports CPU time in ticks of 1/100 s. */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU time (user + system, ms) a process used so far, including its children that exited and were
+ * waited for: for redis-server, the fork that produced the RDB.
+ */
+export function cpuMsOf(pid: number): number {
+  // proc(5): fields 14-17 of /proc/<pid>/stat are utime, stime, cutime, cstime (11-14 after "(comm) ").
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = fields.slice(11, 15).reduce((sum, field) => sum + Number(field), 0);
+  return (ticks * 1000) / TICKS_PER_SECOND;
 }
 
 /** Fills Redis with `megabytes` of incompressible 256 KiB strings (an RDB of about that size). */

@@ -1,4 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { skipPayloadHashOnTrustedChannels } from './unsigned-payload';
 
 export interface S3ClientSettings {
   /**
@@ -23,10 +24,13 @@ export interface S3ClientSettings {
   readonly maxAttempts?: number;
 }
 
-/** An S3Client for AWS, or for an S3-compatible server at `endpointUrl`. */
+/**
+ * An S3Client for AWS, or for an S3-compatible server at `endpointUrl`. Uploads over HTTPS or
+ * loopback are not hashed for the signature (see unsigned-payload.ts).
+ */
 export function createS3Client(settings: S3ClientSettings = {}): S3Client {
   const emulator = settings.endpointUrl !== undefined;
-  return new S3Client({
+  const client = new S3Client({
     region: settings.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     maxAttempts: settings.maxAttempts ?? 3,
     requestHandler: {
@@ -42,4 +46,6 @@ export function createS3Client(settings: S3ClientSettings = {}): S3Client {
       responseChecksumValidation: 'WHEN_REQUIRED',
     }),
   });
+  skipPayloadHashOnTrustedChannels(client);
+  return client;
 }
