@@ -35,6 +35,8 @@ export function skipPayloadHashOnTrustedChannels(client: S3Client): void {
       if (
         UPLOADS.has(context.commandName ?? '') &&
         request.headers !== undefined &&
+        // A streaming body already carries STREAMING-UNSIGNED-PAYLOAD-TRAILER (flexible checksums).
+        request.headers['x-amz-content-sha256'] === undefined &&
         payloadCanGoUnsigned(request.protocol, request.hostname ?? '')
       ) {
         request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';

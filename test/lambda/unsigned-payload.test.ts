@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { Readable } from 'node:stream';
 import { PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../lambda/shared/s3-client';
 import { payloadCanGoUnsigned } from '../../lambda/shared/unsigned-payload';
@@ -87,6 +88,34 @@ describe('uploads on the wire', () => {
     const seen = await upload('127.0.0.1');
     expect(seen.map((request) => request.payloadHash)).toEqual(['UNSIGNED-PAYLOAD', 'UNSIGNED-PAYLOAD']);
     for (const request of seen) expect(request.body.equals(body)).toBe(true);
+  });
+
+  it('leave a streaming body to the flexible checksums (aws-chunked with a CRC32 trailer)', async () => {
+    const { server, port, seen } = await recordingServer();
+    // No endpointUrl: the AWS settings (checksums WHEN_SUPPORTED), pointed at the recording server.
+    const client = createS3Client({ credentials, maxAttempts: 1 });
+    client.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { protocol: string; hostname: string; port?: number; path: string };
+        Object.assign(request, { protocol: 'http:', hostname: '127.0.0.1', port, path: request.path });
+        return next(args);
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'toRecordingServer' },
+    );
+    try {
+      await client.send(
+        new PutObjectCommand({
+          Bucket: 'b',
+          Key: 'k',
+          Body: Readable.from([body]),
+          ContentLength: body.length,
+        }),
+      );
+    } finally {
+      client.destroy();
+      server.close();
+    }
+    expect(seen.map((request) => request.payloadHash)).toEqual(['STREAMING-UNSIGNED-PAYLOAD-TRAILER']);
   });
 
   it('keep the signed payload hash over plain HTTP to another host', async () => {
