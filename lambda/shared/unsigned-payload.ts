@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 
 /**
  * SigV4 normally hashes every uploaded byte with SHA-256 to sign the payload: for a backup, a
- * full extra pass over the RDB (measured: ~1 s of CPU per GB here, a sixth of the backup's CPU).
+ * full extra pass over the RDB (measured here: 0.2-0.25 s of the ~1.9 s of CPU a 300 MB backup uses).
  * Where the channel already guarantees the bytes arrive unaltered, the hash buys nothing, and
  * S3 accepts the literal `UNSIGNED-PAYLOAD` in its place (the request itself stays signed):
  * - HTTPS: TLS authenticates every byte. The AWS SDKs for Java v2, Go v2 and Python (botocore)
