@@ -136,6 +136,31 @@ function ipv6ToBigInt(address: string): bigint {
   );
 }
 
+/** IPv4 ranges no internet host uses: RFC 1918 and the shared address space of RFC 6598. */
+const PRIVATE_IPV4_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'] as const;
+
+/**
+ * True when `cidr` is an IPv4 network inside private address space (10/8, 172.16/12, 192.168/16,
+ * 100.64/10). False for public IPv4 space, and for anything else (IPv6 VPC ranges are public
+ * addresses, so nothing can be told from them).
+ */
+export function isPrivateIpv4Network(cidr: string): boolean {
+  const network = ipv4Network(cidr);
+  if (network === undefined) return false;
+  return PRIVATE_IPV4_RANGES.some((range) => {
+    const outer = ipv4Network(range) as { value: bigint; prefix: number };
+    const shift = BigInt(32 - outer.prefix);
+    return network.prefix >= outer.prefix && network.value >> shift === outer.value >> shift;
+  });
+}
+
+function ipv4Network(cidr: string): { value: bigint; prefix: number } | undefined {
+  const [address = '', prefixText = ''] = cidr.split('/');
+  if (!isIPv4(address) || !/^[0-9]{1,2}$/.test(prefixText) || Number(prefixText) > 32) return undefined;
+  const value = address.split('.').reduce((acc, octet) => (acc << 8n) | BigInt(octet), 0n);
+  return { value, prefix: Number(prefixText) };
+}
+
 /** True when an IPv4 CIDR lies inside 10/8, 172.16/12 or 192.168/16. */
 function isRfc1918(cidr: string): boolean {
   const [a = 0, b = 0] = cidr.split(/[./]/).map(Number);

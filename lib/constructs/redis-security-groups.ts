@@ -1,5 +1,10 @@
+import { Annotations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
+import { isPrivateIpv4Network } from '../config/validate';
+
+/** Id of the synth warning for a client CIDR in public IPv4 space. */
+export const PUBLIC_CLIENT_CIDR_WARNING_ID = 'emailclient:redis-public-client-cidr';
 
 /** The port Redis listens on (docker/redis/redis.conf). */
 export const REDIS_PORT = 6379;
@@ -96,6 +101,13 @@ export class RedisSecurityGroups extends Construct {
     for (const cidr of props.clientCidrs) {
       const peer = cidr.includes(':') ? ec2.Peer.ipv6(cidr) : ec2.Peer.ipv4(cidr);
       this.redisSecurityGroup.addIngressRule(peer, redisPort, `Redis from configured client CIDR ${cidr}`);
+      if (!cidr.includes(':') && !isPrivateIpv4Network(cidr)) {
+        Annotations.of(this).addWarningV2(
+          PUBLIC_CLIENT_CIDR_WARNING_ID,
+          `clientCidrs ${cidr} is public IPv4 address space. Redis on 6379 has no TLS: admit only networks ` +
+            'you control (peered VPCs, VPN). Private ranges (10/8, 172.16/12, 192.168/16, 100.64/10) do not warn.',
+        );
+      }
     }
 
     // Redis to its file system and to the AWS APIs (through the VPC endpoints).

@@ -4,6 +4,7 @@ import {
   DEFAULT_MONITORING,
   devConfig,
   FARGATE_CPU_MEMORY,
+  isPrivateIpv4Network,
   parseCidr,
   parseRedisMemory,
   prodConfig,
@@ -335,6 +336,32 @@ describe('helpers', () => {
     ['2G', 2_000_000_000],
   ])('parseRedisMemory(%s) = %d (redis.conf units)', (text, bytes) => {
     expect(parseRedisMemory(text)).toBe(bytes);
+  });
+
+  it('isPrivateIpv4Network tells private IPv4 space from public space', () => {
+    for (const cidr of [
+      '10.0.0.0/8',
+      '10.50.0.0/16',
+      '172.16.0.0/12',
+      '172.31.255.0/24',
+      '192.168.10.0/24',
+      '100.64.0.0/10',
+      '100.127.0.0/16',
+    ])
+      expect([cidr, isPrivateIpv4Network(cidr)]).toEqual([cidr, true]);
+    for (const cidr of [
+      '8.0.0.0/8',
+      '172.32.0.0/16',
+      '172.0.0.0/8',
+      '192.169.0.0/16',
+      '100.128.0.0/16',
+      '100.0.0.0/8',
+      '203.0.113.0/24',
+      '2001:db8::/32',
+      'fd00::/8',
+      'nonsense',
+    ])
+      expect([cidr, isPrivateIpv4Network(cidr)]).toEqual([cidr, false]);
   });
 
   it('parseCidr checks family, prefix and host bits', () => {

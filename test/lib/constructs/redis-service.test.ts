@@ -5,6 +5,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { devConfig, type StageConfig } from '../../../lib/config';
 import { grantRedisConnect } from '../../../lib/constructs/redis-consumer';
+import { PUBLIC_CLIENT_CIDR_WARNING_ID } from '../../../lib/constructs/redis-security-groups';
 import type { RedisStage } from '../../../lib/stages/redis-stage';
 import { logicalId, type SynthesizedApp, synthesize } from '../synth';
 
@@ -209,6 +210,25 @@ describe('configured client groups and CIDRs', () => {
     synthesized = synthesize({ stages: [config] });
   });
   afterAll(() => synthesized?.cleanup());
+
+  it('warns about a public IPv4 client CIDR, and only about that one', () => {
+    const publicConfig = {
+      ...config,
+      clientCidrs: ['10.50.0.0/16', '100.64.0.0/16', '203.0.113.0/24', '2600:1f18::/56'],
+    };
+    const withPublic = synthesize({ stages: [publicConfig] });
+    try {
+      const warnings = withPublic
+        .warnings('Dev')
+        .filter((warning) => warning.includes(PUBLIC_CLIENT_CIDR_WARNING_ID));
+      expect(warnings).toEqual([
+        expect.stringMatching(/clientCidrs 203\.0\.113\.0\/24 is public IPv4 address space/),
+      ]);
+    } finally {
+      withPublic.cleanup();
+    }
+    expect(synthesized.warnings('Dev').join('\n')).not.toContain(PUBLIC_CLIENT_CIDR_WARNING_ID);
+  });
 
   it('admits each of them on 6379, and nothing else beyond the client and functions groups', () => {
     const redis = synthesized.stage('Dev').redisStack.redis;
