@@ -2,13 +2,15 @@
  * What the benchmarks share: timing a command in its own process, an s3rver in its own process
  * (so neither its CPU nor its memory is counted as the measured code's), and filling Redis.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { freePort } from '../../test/support/ports';
-import { REPO_ROOT, type RedisProcess } from '../../test/support/redis-process';
+import { type LocalServer, startNodeServer, startS3rverProcess } from '../../test/support/node-server';
+import type { RedisProcess } from '../../test/support/redis-process';
+
+export type { LocalServer };
 
 export const BENCH_BUCKET = 'bench';
 export const MiB = 1024 * 1024;
@@ -56,35 +58,14 @@ export function check(name: string, run: Run, ok: boolean): Run {
   return run;
 }
 
-export interface LocalServer {
-  readonly endpoint: string;
-  readonly process: ChildProcess;
-}
-
 /** s3rver with the bench bucket, storing under `directory`, in a process of its own. */
 export function startS3rver(directory: string): Promise<LocalServer> {
-  return startServer('s3rver-main.ts', [directory, BENCH_BUCKET]);
+  return startS3rverProcess(directory, BENCH_BUCKET);
 }
 
 /** An S3 endpoint that reads and drops every byte (bench/support/discard-s3-main.ts). */
 export function startDiscardS3(): Promise<LocalServer> {
-  return startServer('discard-s3-main.ts', []);
-}
-
-/** A `support/<script>` server on a free port, in a process of its own; resolves once it says "ready". */
-async function startServer(script: string, args: string[]): Promise<LocalServer> {
-  const port = await freePort();
-  // node with tsx's loader (not the tsx CLI, which runs a second node): the server is this PID,
-  // so its CPU time can be read from /proc.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, script), String(port), ...args], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
-    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-  return { endpoint: `http://127.0.0.1:${port}`, process: child };
+  return startNodeServer(join(__dirname, 'discard-s3-main.ts'), []);
 }
 
 /** Linux's USER_HZ: /proc reports CPU time in ticks of 1/100 s. */

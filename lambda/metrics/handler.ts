@@ -4,13 +4,16 @@ import { requireEnv } from '../shared/env';
 import { METRICS_SERVICE } from '../shared/metric-names';
 import { createObservability } from '../shared/observability';
 import type { RedisTarget } from '../shared/redis-connection';
+import { createS3Client } from '../shared/s3-client';
 import { readPassword } from '../shared/secrets';
 import { type CollectResult, collectRedisMetrics, MetricsState, publishRedisDown } from './collect';
+import { publishSnapshotAge } from './snapshot-age';
 import { isTaskStoppedEvent, recordTaskStop, type TaskStopOutcome } from './task-events';
 
 /**
- * The metrics function: a thin shell over collectRedisMetrics (every scheduled run) and
- * recordTaskStop (EventBridge "ECS Task State Change", STOPPED, for the Redis service).
+ * The metrics function: a thin shell over collectRedisMetrics and publishSnapshotAge (every
+ * scheduled run) and recordTaskStop (EventBridge "ECS Task State Change", STOPPED, for the Redis
+ * service).
  * Configuration comes from the environment the CDK construct sets; the monitor user's password
  * from Secrets Manager, read at every run (a rotated password is picked up at once).
  *
@@ -32,6 +35,10 @@ const queues = (process.env.CELERY_QUEUES ?? 'celery')
   .filter((queue) => queue !== '');
 const queueDatabase = Number(process.env.CELERY_QUEUE_DATABASE ?? '0');
 const tls = process.env.REDIS_TLS === 'true';
+const s3 = createS3Client(process.env.S3_ENDPOINT_URL ? { endpointUrl: process.env.S3_ENDPOINT_URL } : {});
+const backupBucket = requireEnv('BACKUP_BUCKET');
+const snapshotStagePrefix = requireEnv('SNAPSHOT_STAGE_PREFIX');
+const snapshotLookbackHours = Number(requireEnv('SNAPSHOT_LOOKBACK_HOURS'));
 
 /** Baseline of the per-interval counters and other memory of warm invocations. */
 const state = new MetricsState();
@@ -40,6 +47,21 @@ export async function handler(event: unknown, context: Context): Promise<Collect
   logger.addContext(context);
   if (isTaskStoppedEvent(event)) return recordTaskStop(event, { logger, metrics, state });
 
+  const result = await collect();
+  // Independent of Redis: how old the newest snapshot in the backup bucket is.
+  await publishSnapshotAge({
+    s3,
+    bucket: backupBucket,
+    stagePrefix: snapshotStagePrefix,
+    lookbackHours: snapshotLookbackHours,
+    metrics,
+    logger,
+  });
+  return result;
+}
+
+/** One scheduled sample of Redis (the monitor password read first). */
+async function collect(): Promise<CollectResult> {
   const redis: RedisTarget = { host: redisHost, port: redisPort, username: 'monitor', tls };
   let password: string;
   try {

@@ -74,6 +74,11 @@ export const METRIC = {
   AofSize: 'AofSize',
   /** Messages waiting in a Celery queue (Queue dimension). */
   CeleryQueueLength: 'CeleryQueueLength',
+  /**
+   * Hours since the newest snapshot in the backup bucket was taken (from its key). When there is
+   * none within the look-back, the look-back itself: the snapshot is at least that old.
+   */
+  LatestSnapshotAgeHours: 'LatestSnapshotAgeHours',
   /** A Redis task stopped for another reason than a deployment (crash, health check, OOM, Fargate). */
   UnexpectedTaskStops: 'UnexpectedTaskStops',
 } as const;

@@ -29,15 +29,6 @@ export function resolveMonitoring(config: StageConfig): ResolvedMonitoringConfig
   return { ...DEFAULT_MONITORING, ...given };
 }
 
-/**
- * Hours without a successful backup after which the missing-backup alarm fires (interval +
- * margin), or undefined when that exceeds what a CloudWatch alarm can look back on (weekly backups).
- */
-export function backupMissingAlarmHours(config: StageConfig): number | undefined {
-  const hours = config.backupIntervalHours + resolveMonitoring(config).backupAlarmMarginHours;
-  return hours <= MAX_ALARM_WINDOW_HOURS ? hours : undefined;
-}
-
 /** A Celery queue name CloudWatch accepts as a dimension value: printable ASCII, no spaces or commas. */
 const QUEUE_NAME = /^[\x21-\x2b\x2d-\x7e]{1,200}$/;
 

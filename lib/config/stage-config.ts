@@ -88,8 +88,8 @@ export interface MonitoringConfig {
   /** Alarm when the task's memory peaks above this % in two consecutive 5-minute periods. @default 85 */
   readonly taskMemoryAlarmPercent?: number;
   /**
-   * Alarm when no backup succeeded for `backupIntervalHours` + this many hours (1 to 48). CloudWatch
-   * alarms look back at most 7 days, so with weekly backups there is no such alarm (synth warns).
+   * Alarm when no backup succeeded for `backupIntervalHours` + this many hours (1 to 48). With
+   * weekly backups (beyond CloudWatch's 7-day look-back) the alarm reads the newest snapshot's age.
    * @default 3
    */
   readonly backupAlarmMarginHours?: number;

@@ -5,6 +5,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
@@ -21,9 +22,6 @@ import { MAX_ALARM_WINDOW_HOURS, type ResolvedMonitoringConfig } from '../config
 import { ProjectFunction } from './project-function';
 import type { RedisService } from './redis-service';
 
-/** Id of the synth warning for a backup interval too long for the missing-backup alarm. */
-export const NO_MISSING_BACKUP_ALARM_WARNING_ID = 'emailclient:redis-no-missing-backup-alarm';
-
 /**
  * Fragmentation below this is never alarmed, whatever the ratio: a small Redis always shows a
  * high ratio (RSS includes the allocator's fixed overhead). Redis's own active-defrag-ignore-bytes.
@@ -39,6 +37,11 @@ export interface RedisMonitoringProps {
   readonly monitoring: ResolvedMonitoringConfig;
   /** Hours between two backups (the missing-backup alarm's window is this + the margin). */
   readonly backupIntervalHours: number;
+  /**
+   * Where the backups land: the metrics function lists (only) the stage's snapshot folder to
+   * publish LatestSnapshotAgeHours.
+   */
+  readonly backups: { readonly bucket: s3.IBucket; readonly snapshotPrefix: string };
   /** Subscribed to the alarm topic. @default no subscription */
   readonly alarmEmail?: string;
   readonly logRetention: logs.RetentionDays;
@@ -61,8 +64,11 @@ export interface RedisAlarms {
   readonly taskMemoryHigh: cloudwatch.Alarm;
   readonly taskStoppedUnexpectedly: cloudwatch.Alarm;
   readonly backupFailed: cloudwatch.Alarm;
-  /** Absent when interval + margin exceeds CloudWatch's 7-day alarm window (weekly backups). */
-  readonly backupMissing?: cloudwatch.Alarm;
+  /**
+   * No backup for interval + margin hours. From the backup function's BackupSucceeded while that
+   * window fits CloudWatch's 7 days; beyond (weekly backups) from LatestSnapshotAgeHours.
+   */
+  readonly backupMissing: cloudwatch.Alarm;
   readonly celeryBacklog: readonly cloudwatch.Alarm[];
 }
 
@@ -158,9 +164,21 @@ export class RedisMonitoring extends Construct {
         METRICS_INTERVAL_SECONDS: String(intervalMinutes * 60),
         CELERY_QUEUES: monitoring.celeryQueues.join(','),
         CELERY_QUEUE_DATABASE: String(monitoring.celeryQueueDatabase),
+        BACKUP_BUCKET: props.backups.bucket.bucketName,
+        SNAPSHOT_STAGE_PREFIX: props.backups.snapshotPrefix,
+        SNAPSHOT_LOOKBACK_HOURS: String(snapshotLookbackHours(props)),
       },
     });
     redis.secrets.monitorPassword.grantRead(this.function.role);
+    // The snapshot age: list the keys of this stage's snapshot folder, nothing else (no GetObject).
+    this.function.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListThisStagesSnapshots',
+        actions: ['s3:ListBucket'],
+        resources: [props.backups.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${props.backups.snapshotPrefix}*`] } },
+      }),
+    );
     // A late sample is worth nothing (the next one comes anyway), and the function does not throw
     // for a Redis outage: no retries of failed or throttled invocations.
     this.function.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(5) });
@@ -273,7 +291,7 @@ export class RedisMonitoring extends Construct {
   }
 
   private createAlarms(): RedisAlarms {
-    const { monitoring, envName } = this.props;
+    const { monitoring } = this.props;
     const fiveMinutes = Duration.minutes(5);
     const interval = Duration.minutes(monitoring.metricsIntervalMinutes);
     const downPeriods = Math.ceil(monitoring.downAlarmMinutes / monitoring.metricsIntervalMinutes);
@@ -456,29 +474,27 @@ export class RedisMonitoring extends Construct {
       },
     );
     const missingHours = this.props.backupIntervalHours + monitoring.backupAlarmMarginHours;
-    let backupMissing: cloudwatch.Alarm | undefined;
-    if (missingHours <= MAX_ALARM_WINDOW_HOURS) {
-      backupMissing = this.alarm(
-        'BackupMissing',
-        'backup-missing',
-        `no backup succeeded for ${missingHours} hours (interval ${this.props.backupIntervalHours} h + ${monitoring.backupAlarmMarginHours} h): failing, or the schedule stopped.`,
-        {
-          metric: this.backupMetric(BACKUP_METRIC.BackupSucceeded, 'Sum', Duration.hours(1)),
-          threshold: 1,
-          comparisonOperator: LESS_THAN_THRESHOLD,
-          evaluationPeriods: missingHours,
-          datapointsToAlarm: missingHours,
-          treatMissingData: BREACHING,
-        },
-      );
-    } else {
-      Annotations.of(this).addWarningV2(
-        NO_MISSING_BACKUP_ALARM_WARNING_ID,
-        `Redis (${envName}): no alarm for a missing backup: backupIntervalHours ${this.props.backupIntervalHours} + ` +
-          `monitoring.backupAlarmMarginHours ${monitoring.backupAlarmMarginHours} exceeds the ${MAX_ALARM_WINDOW_HOURS} hours ` +
-          'a CloudWatch alarm can look back on. Failed backups still alarm (BackupFailed); a stopped schedule does not.',
-      );
-    }
+    const missingDescription = `no backup succeeded for ${missingHours} hours (interval ${this.props.backupIntervalHours} h + ${monitoring.backupAlarmMarginHours} h): failing, or the schedule stopped.`;
+    const backupMissing =
+      missingHours <= MAX_ALARM_WINDOW_HOURS
+        ? this.alarm('BackupMissing', 'backup-missing', missingDescription, {
+            metric: this.backupMetric(BACKUP_METRIC.BackupSucceeded, 'Sum', Duration.hours(1)),
+            threshold: 1,
+            comparisonOperator: LESS_THAN_THRESHOLD,
+            evaluationPeriods: missingHours,
+            datapointsToAlarm: missingHours,
+            treatMissingData: BREACHING,
+          })
+        : // Beyond CloudWatch's 7-day look-back (weekly backups): the newest snapshot's age, as the
+          // metrics function reads it from the bucket. Missing data (the function cannot list the
+          // bucket, or does not run) is breaching too.
+          this.alarm('BackupMissing', 'backup-missing', missingDescription, {
+            metric: this.redisMetric(METRIC.LatestSnapshotAgeHours, 'Minimum', Duration.hours(1)),
+            threshold: missingHours,
+            comparisonOperator: GREATER_THAN_THRESHOLD,
+            evaluationPeriods: 1,
+            treatMissingData: BREACHING,
+          });
 
     const threshold = monitoring.celeryBacklogAlarmThreshold;
     const celeryBacklog =
@@ -516,7 +532,7 @@ export class RedisMonitoring extends Construct {
       taskMemoryHigh,
       taskStoppedUnexpectedly,
       backupFailed,
-      ...(backupMissing && { backupMissing }),
+      backupMissing,
       celeryBacklog,
     };
   }
@@ -613,8 +629,15 @@ export class RedisMonitoring extends Construct {
         }),
       ],
       [
-        graph('Backups: succeeded / failed', {
+        graph('Backups: succeeded / failed; newest snapshot age (h)', {
           left: [backup(BACKUP_METRIC.BackupSucceeded, 'Sum'), backup(BACKUP_METRIC.BackupFailed, 'Sum')],
+          right: [m(METRIC.LatestSnapshotAgeHours, 'Maximum', Duration.hours(1))],
+          rightAnnotations: [
+            {
+              value: this.props.backupIntervalHours + monitoring.backupAlarmMarginHours,
+              label: 'backup-missing',
+            },
+          ],
           start: '-P14D',
         }),
         graph('Backups: size and duration', {
@@ -636,4 +659,14 @@ export class RedisMonitoring extends Construct {
       ],
     ];
   }
+}
+
+/**
+ * How far back the metrics function looks for the newest snapshot: a day beyond the
+ * missing-backup threshold, so "none found" always reads as older than the threshold.
+ */
+export function snapshotLookbackHours(
+  props: Pick<RedisMonitoringProps, 'backupIntervalHours' | 'monitoring'>,
+): number {
+  return props.backupIntervalHours + props.monitoring.backupAlarmMarginHours + 24;
 }

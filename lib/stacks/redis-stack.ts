@@ -123,6 +123,7 @@ export class RedisStack extends Stack {
       envName: config.envName,
       monitoring: resolveMonitoring(config),
       backupIntervalHours: config.backupIntervalHours,
+      backups: { bucket: this.backup.bucket, snapshotPrefix: this.backup.snapshotPrefix },
       ...(config.alarmEmail !== undefined && { alarmEmail: config.alarmEmail }),
       logRetention,
       removalPolicy,

@@ -1,13 +1,19 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { snapshotKey } from '../../../lambda/backup/snapshot-key';
 import { PASSWORDS, RedisProcess } from '../../support/redis-process';
+import { S3Server } from '../../support/s3-server';
 import { captureStdout, metricValue } from './emf';
 
-// The deployed entry point against a real Redis. Only Secrets Manager (an AWS API that cannot run
+const HOUR = 3_600_000;
+
+// The deployed entry point against a real Redis and a real S3-compatible server. Only Secrets Manager (an AWS API that cannot run
 // here) is mocked; the EMF lines and the logs are what the function prints on stdout.
 describe('metrics Lambda handler', () => {
   let redis: RedisProcess;
+  let s3: S3Server;
   const secrets = mockClient(SecretsManagerClient);
   let handler: typeof import('../../../lambda/metrics/handler').handler;
   let stdout: ReturnType<typeof captureStdout>;
@@ -18,6 +24,14 @@ describe('metrics Lambda handler', () => {
   beforeAll(async () => {
     redis = await RedisProcess.start();
     await redis.client().rpush('emails', 'a', 'b');
+    s3 = await S3Server.start({ bucket: 'backups' });
+    await s3.client.send(
+      new PutObjectCommand({
+        Bucket: s3.bucket,
+        Key: snapshotKey('snapshots', 'dev', new Date(Date.now() - 3 * HOUR)),
+        Body: 'x',
+      }),
+    );
     Object.assign(process.env, {
       STAGE: 'dev',
       REDIS_HOST: '127.0.0.1',
@@ -28,10 +42,20 @@ describe('metrics Lambda handler', () => {
       CELERY_QUEUE_DATABASE: '0',
       AWS_REGION: 'us-east-1',
       POWERTOOLS_DEV: 'false',
+      BACKUP_BUCKET: s3.bucket,
+      SNAPSHOT_STAGE_PREFIX: 'snapshots/dev/',
+      SNAPSHOT_LOOKBACK_HOURS: '27',
+      S3_ENDPOINT_URL: s3.endpoint,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     });
     ({ handler } = await import('../../../lambda/metrics/handler'));
   });
-  afterAll(() => redis.cleanup());
+  afterAll(async () => {
+    await redis.cleanup();
+    await s3.cleanup();
+  });
   beforeEach(() => {
     secrets.reset();
     stdout = captureStdout();
@@ -66,6 +90,16 @@ describe('metrics Lambda handler', () => {
     expect(secrets.commandCalls(GetSecretValueCommand)[0]?.args[0].input).toEqual({
       SecretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:monitor',
     });
+  });
+
+  it('publishes the age of the newest snapshot in the bucket, whether Redis answers or not', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: PASSWORDS.monitor });
+    await handler({}, context);
+    expect(metricValue(stdout.documents(), 'LatestSnapshotAgeHours')).toBeCloseTo(3, 1);
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'an-outdated-password-0123456789' });
+    await handler({}, context);
+    const ages = stdout.documents().filter((document) => 'LatestSnapshotAgeHours' in document);
+    expect(ages).toHaveLength(2);
   });
 
   it('publishes RedisUp = 0 and logs why when the secret cannot be read (no throw)', async () => {

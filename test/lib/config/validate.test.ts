@@ -1,5 +1,4 @@
 import {
-  backupMissingAlarmHours,
   backupScheduleExpression,
   DEFAULT_MONITORING,
   devConfig,
@@ -475,25 +474,7 @@ describe('monitoring section (alarm thresholds, metrics schedule, Celery queues)
     expectOneProblem({ monitoring } as Partial<StageConfig>, `monitoring.${field}`, value, allowed);
   });
 
-  it.each([
-    [24, 3, 27],
-    [1, 3, 4],
-    [12, 48, 60],
-    [168, 3, undefined],
-  ])(
-    'the missing-backup alarm fires after interval %dh + margin %dh = %s h (none beyond CloudWatch’s 7 days)',
-    (backupIntervalHours, backupAlarmMarginHours, hours) => {
-      expect(
-        backupMissingAlarmHours({
-          ...devConfig,
-          backupIntervalHours,
-          monitoring: { backupAlarmMarginHours },
-        }),
-      ).toBe(hours);
-    },
-  );
-
-  it('lets weekly backups through validation (the construct warns that no missing-backup alarm exists)', () => {
+  it('lets weekly backups through validation', () => {
     expect(problems({ backupIntervalHours: 168, backupRetentionDays: 14 })).toEqual([]);
   });
 });

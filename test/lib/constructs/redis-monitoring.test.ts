@@ -1,6 +1,5 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { devConfig, type StageConfig } from '../../../lib/config';
-import { NO_MISSING_BACKUP_ALARM_WARNING_ID } from '../../../lib/constructs/redis-monitoring';
 import type { RedisStack } from '../../../lib/stacks/redis-stack';
 import { logicalId, STAGE_CONFIG, STAGES, type SynthesizedApp, synthesize } from '../synth';
 
@@ -404,7 +403,7 @@ describe.each(STAGES)('%s/Redis monitoring', (stageName) => {
       });
     });
 
-    it('may read the monitor secret and nothing else of the stage (besides logs, ENIs, Decrypt)', () => {
+    it('may read the monitor secret and list the stage’s snapshots, nothing else (besides logs, ENIs, Decrypt)', () => {
       const policies = template.findResources('AWS::IAM::Policy', {
         Properties: { Roles: [{ Ref: logicalId(stack.monitoring.function.role) }] },
       });
@@ -425,10 +424,19 @@ describe.each(STAGES)('%s/Redis monitoring', (stageName) => {
           'ec2:DescribeSubnets',
           'ec2:UnassignPrivateIpAddresses',
           'kms:Decrypt',
+          's3:ListBucket',
           'secretsmanager:DescribeSecret',
           'secretsmanager:GetSecretValue',
         ].sort(),
       );
+      // Listing keys only (no GetObject), only under this stage's snapshot folder.
+      expect(statements.filter((statement) => statement.Action === 's3:ListBucket')).toEqual([
+        expect.objectContaining({
+          Effect: 'Allow',
+          Resource: { 'Fn::GetAtt': [logicalId(stack.backup.bucket), 'Arn'] },
+          Condition: { StringLike: { 's3:prefix': [`snapshots/${config.envName}/*`] } },
+        }),
+      ]);
       const secretStatements = statements.filter((statement) =>
         JSON.stringify(statement.Action).includes('secretsmanager:'),
       );
@@ -573,21 +581,40 @@ describe('a stage with every monitoring option set (and weekly backups)', () => 
     });
   });
 
-  it('has no missing-backup alarm for weekly backups (beyond CloudWatch’s 7 days), and warns at synth', () => {
-    expect(stack.monitoring.alarms.backupMissing).toBeUndefined();
-    expect(
-      Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
-        (resource) => (resource as { Properties: Json }).Properties.AlarmName,
-      ),
-    ).not.toContain('emailclient-redis-qa-backup-missing');
-    expect(custom.warnings('Qa')).toContainEqual(
-      expect.stringMatching(
-        new RegExp(
-          `^/Qa/Redis/Monitoring: .*no alarm for a missing backup.*168.*\\[ack: ${NO_MISSING_BACKUP_ALARM_WARNING_ID}\\]$`,
-        ),
-      ),
-    );
-    // A failed backup still alarms.
-    expect(alarm(template, 'emailclient-redis-qa-backup-failed').MetricName).toBe('BackupFailed');
+  it('alarms on a missing weekly backup from the newest snapshot age (beyond CloudWatch’s 7 days of look-back)', () => {
+    const properties = alarm(template, 'emailclient-redis-qa-backup-missing');
+    expect({
+      metric: properties.MetricName,
+      namespace: properties.Namespace,
+      dimensions: dimensions(properties),
+      statistic: properties.Statistic,
+      period: properties.Period,
+      threshold: properties.Threshold,
+      comparison: properties.ComparisonOperator,
+      evaluationPeriods: properties.EvaluationPeriods,
+      missing: properties.TreatMissingData,
+    }).toEqual({
+      metric: 'LatestSnapshotAgeHours',
+      namespace: 'EmailPlatform/Redis',
+      dimensions: { service: 'redis-metrics', Stage: 'qa' },
+      statistic: 'Minimum',
+      period: 3600,
+      // weekly + the default 3 h margin
+      threshold: 171,
+      comparison: 'GreaterThanThreshold',
+      evaluationPeriods: 1,
+      missing: 'breaching',
+    });
+    expect(properties.AlarmActions).toEqual([{ Ref: logicalId(stack.monitoring.topic) }]);
+    expect(custom.warnings('Qa').join('\n')).not.toMatch(/missing backup/);
+    // The metrics function looks a day beyond the threshold, so "no snapshot found" breaches.
+    const environment =
+      template.toJSON().Resources[logicalId(stack.monitoring.function.function)].Properties.Environment
+        .Variables;
+    expect(environment).toMatchObject({
+      SNAPSHOT_STAGE_PREFIX: 'snapshots/qa/',
+      SNAPSHOT_LOOKBACK_HOURS: '195',
+      BACKUP_BUCKET: { Ref: logicalId(stack.backup.bucket) },
+    });
   });
 });

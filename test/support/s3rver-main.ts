@@ -1,6 +1,7 @@
 /**
- * An s3rver in a process of its own, so that its CPU and memory are not counted as the
- * measured backup's. Args: <port> <directory> <bucket>. Prints "ready" when listening.
+ * An s3rver in a process of its own (test/support/node-server.ts starts it): the benchmarks keep
+ * its CPU and memory apart from the measured process's, and tests get OpenSSL's legacy provider
+ * for its paginated listings. Args: <port> <directory> <bucket>. Prints "ready" when listening.
  */
 // s3rver ships no type declarations.
 const S3rver = require('s3rver');
