@@ -35,6 +35,27 @@ export function required(values: Record<string, unknown>, name: string): string 
   return value;
 }
 
+/**
+ * `--endpoint-url`, checked before anything runs (a backup would otherwise make Redis fork and
+ * stream the whole dump before the S3 client rejects the URL).
+ */
+export function endpointUrlOption(values: Record<string, unknown>): string | undefined {
+  const value = values['endpoint-url'];
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(String(value));
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    throw new UsageError(
+      `--endpoint-url ${JSON.stringify(value)} is not an http(s) URL. Allowed: e.g. http://127.0.0.1:9000 or https://s3.example.com`,
+    );
+  }
+  return String(value);
+}
+
 /** Where progress goes: stderr, only when a person is watching (a terminal). */
 export function progress(message: string): void {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${message}`);

@@ -3,7 +3,8 @@ import { UsageError } from './cli-kit';
 
 /**
  * The Redis target of `--redis-url`. The password should not be in the URL (it would sit in the
- * shell history and in `ps`): like redis-cli, the commands read it from REDISCLI_AUTH.
+ * shell history and in `ps`): like redis-cli, the commands read it from REDISCLI_AUTH, which a
+ * URL with a user name requires.
  */
 export function redisTargetFromUrl(url: string, env: NodeJS.ProcessEnv = process.env): RedisTarget {
   let target: RedisTarget;
@@ -19,5 +20,15 @@ export function redisTargetFromUrl(url: string, env: NodeJS.ProcessEnv = process
     return target;
   }
   const password = env.REDISCLI_AUTH;
-  return password ? { ...target, password } : target;
+  if (password) return { ...target, password };
+  if (target.username !== undefined) {
+    // redis-cli reads a lone redis://SECRET@host as a PASSWORD; here (as in Celery and redis-py) it
+    // is a user name, which would be echoed in every message: stop before connecting, and do not
+    // repeat it.
+    throw new UsageError(
+      '--redis-url names a user but no password is set: export REDISCLI_AUTH=<password> ' +
+        '(redis://<user>@host is a user name here, not a password as redis-cli reads it)',
+    );
+  }
+  return target;
 }

@@ -53,6 +53,11 @@ export interface BackupDeps {
    * being assembled, stream buffers). @default 8 MiB
    */
   readonly partSizeBytes?: number;
+  /**
+   * Accept an RDB without a checksum, from a Redis run with `rdbchecksum no` (recorded as
+   * `checksum: disabled`). The project's Redis always writes one. @default false
+   */
+  readonly allowMissingChecksum?: boolean;
   /** Parts uploaded concurrently. @default 4 */
   readonly queueSize?: number;
   /** @default 10_000 */
@@ -61,6 +66,12 @@ export interface BackupDeps {
   readonly idleTimeoutMs?: number;
   /** After a failure, how long to let in-flight part uploads settle before forcing the abort. @default 5_000 */
   readonly abortGraceMs?: number;
+  /**
+   * After a failure (the deadline) that comes once the whole RDB was verified, when only the last
+   * part and the completion are in flight: how long to let them finish, since a completed upload
+   * is a good snapshot. Keep it under the Lambda's deadline margin (20 s). @default 12_000
+   */
+  readonly completionGraceMs?: number;
   /**
    * Fault injection for tests: a Transform placed between the replication stream and the
    * verifier (corrupt, truncate, slow down, observe progress). Not for production use.
@@ -92,7 +103,11 @@ export interface BackupResult {
   readonly tagged: boolean;
 }
 
-/** The backup failed; no object was created. The message names the server, bucket and key (no secrets). */
+/**
+ * The backup failed; no object was created (or, when the failure came while S3 was completing a
+ * verified upload, the message says the object may exist and is then complete and verified). The
+ * message names the server, bucket and key (no secrets).
+ */
 export class BackupError extends Error {
   override name = 'BackupError';
 }
@@ -170,7 +185,7 @@ async function backup(
 
   // From here on every failure goes through fail(): it destroys the streams, which errors the
   // Upload's body (so the Upload stops and aborts), and rejects `failed`.
-  const verifier = new RdbVerifier();
+  const verifier = new RdbVerifier({ allowMissingChecksum: deps.allowMissingChecksum ?? false });
   const stages: (RdbStream | Transform)[] = [source, ...(deps.interpose ? [deps.interpose()] : []), verifier];
   let failure: Error | undefined;
   let rejectFailed: (error: Error) => void = () => {};
@@ -262,7 +277,10 @@ async function backup(
     const primary = failure ?? (error as Error);
     fail(primary);
     if (upload === undefined || uploaded === undefined) throw primary;
-    const graceMs = deps.abortGraceMs ?? 5_000;
+    // Verified to the last byte: only the completion is left, and a completed upload is a good
+    // snapshot, so it gets more time than a failing one needs to stop.
+    const verifiedAll = verifier.result !== undefined;
+    const graceMs = verifiedAll ? (deps.completionGraceMs ?? 12_000) : (deps.abortGraceMs ?? 5_000);
     if (!(await settlesWithin(uploaded, graceMs))) {
       logger.warn('the upload did not stop within the grace period after the failure: forcing the abort', {
         graceMs,
@@ -278,6 +296,14 @@ async function backup(
       return await finish(completed, verification);
     }
     await abortUpload(deps, upload, key);
+    if (verifiedAll) {
+      // The completion may still have gone through at S3 after we stopped waiting.
+      throw new Error(
+        `${primary.message}, while S3 was completing the upload of the verified RDB (no answer within ${graceMs} ms). ` +
+          `The upload was aborted; if the completion went through first, ${key} exists and is a complete, verified snapshot`,
+        { cause: primary },
+      );
+    }
     throw primary;
   } finally {
     signal?.removeEventListener('abort', onAbort);

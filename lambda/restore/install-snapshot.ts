@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { compactTimestamp } from '../backup/snapshot-key';
-import { type RdbVerification, RdbVerifier } from '../shared/rdb';
+import { type RdbVerification, RdbVerifier, type RdbVerifierOptions } from '../shared/rdb';
 import {
   APPEND_DIRNAME,
   formatManifest,
@@ -28,6 +28,8 @@ export interface InstallSnapshotOptions {
   readonly now?: Date;
   /** Newest RDB format the target Redis can load. @default the verifier's MAX_RDB_VERSION (10) */
   readonly maxRdbVersion?: number;
+  /** Accept a snapshot without a checksum (see RdbVerifierOptions). @default false */
+  readonly allowMissingChecksum?: boolean;
 }
 
 export interface InstallSnapshotResult extends RdbVerification {
@@ -79,7 +81,10 @@ export async function installSnapshot(options: InstallSnapshotOptions): Promise<
   // 1. Download + verify into a temp name inside the data directory (same file system: the later
   //    rename is atomic; nothing of the old data is touched yet).
   const partial = join(dataDir, `${PARTIAL_PREFIX}${compactTimestamp(now)}.rdb.partial`);
-  const verification = await downloadVerified(options.snapshot, partial, source, options.maxRdbVersion);
+  const verification = await downloadVerified(options.snapshot, partial, source, {
+    ...(options.maxRdbVersion !== undefined && { maxVersion: options.maxRdbVersion }),
+    allowMissingChecksum: options.allowMissingChecksum ?? false,
+  });
 
   // 2. Keep the old data: hard links, instant and without copying, in a dated folder.
   const aofDir = join(dataDir, APPEND_DIRNAME);
@@ -154,9 +159,9 @@ async function downloadVerified(
   snapshot: Readable,
   partial: string,
   source: string,
-  maxVersion: number | undefined,
+  verifierOptions: RdbVerifierOptions,
 ): Promise<RdbVerification> {
-  const verifier = new RdbVerifier(maxVersion === undefined ? {} : { maxVersion });
+  const verifier = new RdbVerifier(verifierOptions);
   // The file is opened before streaming starts, and on failure removed only once the stream has
   // closed it: otherwise a late open could re-create the temp file after its removal.
   const handle = await open(partial, 'wx');

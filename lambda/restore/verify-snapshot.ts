@@ -12,6 +12,8 @@ export interface VerifySnapshotOptions {
   readonly versionId?: string;
   /** Newest RDB format the target Redis can load. @default the verifier's MAX_RDB_VERSION (10) */
   readonly maxRdbVersion?: number;
+  /** Accept a snapshot without a checksum (see RdbVerifierOptions). @default false */
+  readonly allowMissingChecksum?: boolean;
   /** Aborting it stops the download (the Lambda deadline). */
   readonly signal?: AbortSignal;
 }
@@ -68,9 +70,10 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Ve
     }
     throw error;
   }
-  const verifier = new RdbVerifier(
-    options.maxRdbVersion === undefined ? {} : { maxVersion: options.maxRdbVersion },
-  );
+  const verifier = new RdbVerifier({
+    ...(options.maxRdbVersion !== undefined && { maxVersion: options.maxRdbVersion }),
+    allowMissingChecksum: options.allowMissingChecksum ?? false,
+  });
   const discard = new Writable({
     highWaterMark: 1024 * 1024,
     write(_chunk, _encoding, callback) {

@@ -8,7 +8,7 @@ import { installSnapshot } from '../../lambda/restore/install-snapshot';
 import { createS3Client } from '../../lambda/shared/s3-client';
 import { type RestoreIo, restoreOnAws } from '../aws/restore';
 import { stageStack } from '../aws/stage-stack';
-import { formatBytes, parseOptions, required, UsageError } from '../cli-kit';
+import { endpointUrlOption, formatBytes, parseOptions, required, UsageError } from '../cli-kit';
 
 export const usage = `restore --stage <stage> (--snapshot <key> | --latest) [--yes]
     On AWS: restores the stage's Redis from a snapshot of its backup bucket with the restore state
@@ -16,11 +16,11 @@ export const usage = `restore --stage <stage> (--snapshot <key> | --latest) [--y
     data is put back). Shows each step; asks you to type the stage name for prod unless --yes.
     --latest takes the newest of the stage's own snapshots. List them: snapshots --stage <stage>.
   restore --bucket <name> (--key <key> | --latest) [--prefix <p>] [--stage <s>] --data-dir <dir>
-         [--endpoint-url <url>]
+         [--endpoint-url <url>] [--allow-no-checksum]
     Locally: installs a snapshot into a Redis data directory (Redis must not be running on it) so
     that Redis, started with appendonly yes, loads exactly that snapshot. Verifies it completely
     first; the old data moves to <dir>/pre-restore-<time>/. --latest takes the newest snapshot (of
-    --stage, if given).`;
+    --stage, if given). --allow-no-checksum accepts a snapshot without a checksum (rdbchecksum no).`;
 
 export async function run(argv: readonly string[]): Promise<number> {
   const { values } = parseOptions(argv, {
@@ -33,10 +33,16 @@ export async function run(argv: readonly string[]): Promise<number> {
     'endpoint-url': { type: 'string' },
     snapshot: { type: 'string' },
     yes: { type: 'boolean', default: false },
+    'allow-no-checksum': { type: 'boolean', default: false },
   });
   const local = (['bucket', 'key', 'data-dir', 'endpoint-url', 'prefix'] as const).filter(
     (name) => values[name] !== undefined,
   );
+  if (values['allow-no-checksum'] && (values.bucket === undefined || values['data-dir'] === undefined)) {
+    throw new UsageError(
+      "--allow-no-checksum goes with the local form (--bucket, --data-dir) only: a stage's Redis always writes a checksum",
+    );
+  }
   const aws = [...(values.snapshot !== undefined ? ['--snapshot'] : []), ...(values.yes ? ['--yes'] : [])];
   if (local.length > 0 && aws.length > 0) {
     throw new UsageError(
@@ -105,13 +111,14 @@ async function runLocally(values: {
   stage?: string;
   'data-dir'?: string;
   'endpoint-url'?: string;
+  'allow-no-checksum': boolean;
 }): Promise<number> {
   const bucket = required(values, 'bucket');
   const dataDir = required(values, 'data-dir');
   if ((values.key === undefined) === !values.latest) {
     throw new UsageError('give exactly one of --key <key> or --latest');
   }
-  const endpointUrl = values['endpoint-url'];
+  const endpointUrl = endpointUrlOption(values);
   const s3 = createS3Client(endpointUrl === undefined ? {} : { endpointUrl });
 
   let key = values.key;
@@ -133,7 +140,12 @@ async function runLocally(values: {
   const source = `s3://${bucket}/${key}`;
   process.stderr.write(`restore: downloading and verifying ${source}\n`);
   const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const result = await installSnapshot({ dataDir, snapshot: object.Body as Readable, source });
+  const result = await installSnapshot({
+    dataDir,
+    snapshot: object.Body as Readable,
+    source,
+    allowMissingChecksum: values['allow-no-checksum'],
+  });
   const keys = object.Metadata?.keys;
   process.stdout.write(
     [

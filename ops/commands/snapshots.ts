@@ -2,7 +2,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DEFAULT_SNAPSHOT_PREFIX, listSnapshots } from '../../lambda/backup';
 import { createS3Client } from '../../lambda/shared/s3-client';
 import { readStackOutputs, requireOutput, stageStack } from '../aws/stage-stack';
-import { formatBytes, parseOptions, UsageError } from '../cli-kit';
+import { endpointUrlOption, formatBytes, parseOptions, UsageError } from '../cli-kit';
 
 export const usage = `snapshots --stage <stage> [--json]
     On AWS: lists the snapshots in the stage's backup bucket (found from its stack), newest first:
@@ -18,7 +18,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     'endpoint-url': { type: 'string' },
     json: { type: 'boolean', default: false },
   });
-  const endpointUrl = values['endpoint-url'];
+  const endpointUrl = endpointUrlOption(values);
   let bucket = values.bucket;
   let stageFilter = values.stage;
   let region: string | undefined;

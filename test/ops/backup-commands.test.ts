@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runOps, S3RVER_ENV } from '../support/ops-cli';
@@ -98,6 +99,16 @@ describe('ops backup, snapshots, verify', () => {
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toMatch(/^INVALID .*bad\.rdb: .*(CRC64|checksum)/i);
 
+    // The same corruption with its trailer zeroed: no checksum is not "checksum disabled".
+    const unchecked = join(redis.dataDir, 'unchecked.rdb');
+    writeFileSync(unchecked, Buffer.from(corrupted).fill(0, corrupted.length - 8));
+    const refused = await runOps(['verify', unchecked]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^INVALID .*unchecked\.rdb: RDB has no checksum .*--allow-no-checksum/);
+    const allowed = await runOps(['verify', unchecked, '--allow-no-checksum']);
+    expect(allowed.code).toBe(0);
+    expect(allowed.stdout).toMatch(/NO checksum .*only the framing was checked/);
+
     const missing = await runOps(['verify', join(redis.dataDir, 'nope.rdb')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/nope\.rdb: no such file/);
@@ -114,6 +125,73 @@ describe('ops backup, snapshots, verify', () => {
       /ops backup: backup of Redis backup@127\.0\.0\.1:\d+ .*failed: .*WRONGPASS/,
     );
     expect(await s3.listKeys()).toEqual(before);
+  });
+
+  it('backup refuses a URL naming a user without a password, before connecting and without repeating it', async () => {
+    // redis-cli would read this as a password: it must not end up in a message.
+    const secretLookingUser = 'Sup3rS3cretPassw0rd';
+    const result = await runOps(
+      [
+        'backup',
+        '--redis-url',
+        `redis://${secretLookingUser}@127.0.0.1:${redis.port}`,
+        '--bucket',
+        s3.bucket,
+      ],
+      S3RVER_ENV,
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/names a user but no password is set: export REDISCLI_AUTH/);
+    expect(result.stdout + result.stderr).not.toContain(secretLookingUser);
+  });
+
+  it('backup interrupted by Ctrl-C aborts: exit 1, the reason, and no object in the bucket', async () => {
+    const big = await RedisProcess.start({ env: { REDIS_MAXMEMORY: '1gb' } });
+    try {
+      // ~200 MB of incompressible values: a transfer long enough to interrupt in its middle.
+      const client = big.client();
+      for (let batch = 0; batch < 25; batch++) {
+        const p = client.pipeline();
+        for (let i = 0; i < 8; i++) p.set(`bulk:${batch}:${i}`, randomBytes(1024 * 1024));
+        await p.exec();
+      }
+      const before = await s3.listKeys();
+      let interrupted = false;
+      const result = await runOps(
+        [
+          'backup',
+          '--redis-url',
+          `redis://backup@127.0.0.1:${big.port}`,
+          '--bucket',
+          s3.bucket,
+          '--endpoint-url',
+          s3.endpoint,
+          '--stage',
+          'interrupted',
+        ],
+        asBackupUser,
+        (child) => {
+          // SIGINT once Redis is streaming the RDB to the backup (its fork is running).
+          const poll = setInterval(async () => {
+            const persistence = await big
+              .client()
+              .info('persistence')
+              .catch(() => '');
+            if (!interrupted && /rdb_bgsave_in_progress:1/.test(persistence)) {
+              interrupted = true;
+              child.kill('SIGINT');
+            }
+          }, 10);
+          child.on('close', () => clearInterval(poll));
+        },
+      );
+      expect(interrupted).toBe(true);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/failed: aborted: interrupted \(SIGINT\)/);
+      expect(await s3.listKeys()).toEqual(before);
+    } finally {
+      await big.cleanup();
+    }
   });
 
   it('backup to an unreachable Redis fails with a clear message', async () => {
@@ -141,6 +219,22 @@ describe('ops backup, snapshots, verify', () => {
     [['backup', '--bucket'], /--bucket <value>' argument missing/],
     [['backup', '--bucket', 'b'], /--redis-url is required/],
     [['backup', '--redis-url', 'http://h', '--bucket', 'b'], /--redis-url: invalid Redis URL scheme/],
+    [
+      ['backup', '--redis-url', 'redis://h', '--bucket', 'b', '--endpoint-url', 'not-a-url'],
+      /--endpoint-url "not-a-url" is not an http\(s\) URL/,
+    ],
+    [
+      ['backup', '--redis-url', 'redis://h', '--bucket', 'b', '--stage', 'a/b'],
+      /--stage: invalid stage "a\/b": use letters, digits/,
+    ],
+    [
+      ['snapshots', '--bucket', 'b', '--endpoint-url', 'ftp://h'],
+      /--endpoint-url "ftp:\/\/h" is not an http\(s\) URL/,
+    ],
+    [
+      ['restore', '--stage', 'dev', '--latest', '--allow-no-checksum'],
+      /--allow-no-checksum goes with the local form/,
+    ],
     [['snapshots'], /--bucket is required/],
     [['verify'], /the RDB file to verify is missing/],
     [['frobnicate'], /unknown command 'frobnicate'/],

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from './redis-process';
 
@@ -8,8 +8,15 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs `npm run -s ops -- <args>` the way an operator does (tsx, a separate process). */
-export function runOps(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+/**
+ * Runs `npm run -s ops -- <args>` the way an operator does (tsx, a separate process).
+ * `onSpawn` gets the process, e.g. to interrupt it.
+ */
+export function runOps(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  onSpawn: (child: ChildProcess) => void = () => {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(join(REPO_ROOT, 'node_modules/.bin/tsx'), [join(REPO_ROOT, 'ops/cli.ts'), ...args], {
       cwd: REPO_ROOT,
@@ -22,6 +29,7 @@ export function runOps(args: readonly string[], env: Record<string, string> = {}
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    onSpawn(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {

@@ -39,13 +39,24 @@ export class RdbVerificationError extends Error {
 export interface RdbVerifierOptions {
   /** Refuse RDB formats newer than this. @default MAX_RDB_VERSION (10) */
   readonly maxVersion?: number;
+  /**
+   * Accept an all-zero trailer (Redis run with `rdbchecksum no`) as `checksum: 'disabled'`.
+   * Off by default: this project's Redis always writes a checksum (`rdbchecksum yes`, which
+   * cannot change at runtime), so from it a zero trailer can only be damage, and without a
+   * checksum nothing proves the bytes before it. @default false
+   */
+  readonly allowMissingChecksum?: boolean;
 }
+
+/** How the commands spell RdbVerifierOptions.allowMissingChecksum. */
+export const ALLOW_NO_CHECKSUM_FLAG = '--allow-no-checksum';
 
 /**
  * A pass-through stream that verifies an RDB while it flows: the `REDIS` magic and a supported
  * format version (checked on the first 9 bytes), then, when the input ends, the final 0xFF EOF
  * opcode and the CRC64 trailer over everything before it (an all-zero trailer means Redis wrote
- * the file with `rdbchecksum no`: accepted, recorded as `disabled`).
+ * the file with `rdbchecksum no`, or damage: refused unless `allowMissingChecksum`, then recorded
+ * as `disabled`).
  *
  * The last 9 bytes (EOF opcode + trailer) are held back until the input has ended and they have
  * been checked. So whatever consumes this stream sees its end only for a verified RDB; for an
@@ -62,6 +73,7 @@ export interface RdbVerifierOptions {
  */
 export class RdbVerifier extends Transform {
   private readonly maxVersion: number;
+  private readonly allowMissingChecksum: boolean;
   private readonly crc = new Crc64();
   private header: Buffer = Buffer.alloc(0);
   private held: Buffer = Buffer.alloc(0);
@@ -72,6 +84,7 @@ export class RdbVerifier extends Transform {
   constructor(options: RdbVerifierOptions = {}) {
     super({ highWaterMark: 1024 * 1024 });
     this.maxVersion = options.maxVersion ?? MAX_RDB_VERSION;
+    this.allowMissingChecksum = options.allowMissingChecksum ?? false;
   }
 
   /** The RDB format version, once the header went through. */
@@ -163,7 +176,14 @@ export class RdbVerifier extends Transform {
     }
     this.crc.update(this.held.subarray(0, 1));
     const common = { bytes: this.total, rdbVersion: this.version, crc64: this.crc.hex };
-    if (trailer.every((b) => b === 0)) return { ...common, checksum: 'disabled' };
+    if (trailer.every((b) => b === 0)) {
+      if (this.allowMissingChecksum) return { ...common, checksum: 'disabled' };
+      throw new RdbVerificationError(
+        'RDB has no checksum (all-zero trailer): Redis wrote it with rdbchecksum no, or its end is damaged. ' +
+          `This project's Redis always writes one, so it is refused; ${ALLOW_NO_CHECKSUM_FLAG} accepts it, ` +
+          'for a Redis known to run with rdbchecksum no (nothing then proves the data intact)',
+      );
+    }
     if (!this.crc.matchesLittleEndian(trailer)) {
       throw new RdbVerificationError(
         `RDB checksum mismatch: the trailer says ${trailerHex(trailer)} but the ${this.total - TRAILER_LENGTH} bytes before it hash to ${this.crc.hex} (CRC64): the data is corrupted`,

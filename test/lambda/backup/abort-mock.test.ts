@@ -24,6 +24,8 @@ class RecordingS3 {
   hangPart: number | undefined;
   /** Called when CompleteMultipartUpload is sent (before it answers). */
   onComplete: (() => void) | undefined;
+  /** How long CompleteMultipartUpload takes to answer (it always succeeds). */
+  completeDelayMs = 100;
   readonly config = {
     requestChecksumCalculation: async () => 'WHEN_REQUIRED',
     requestHandler: undefined,
@@ -49,7 +51,7 @@ class RecordingS3 {
         return { ETag: `"etag-${command.input.PartNumber}"` };
       case 'CompleteMultipartUpload':
         this.onComplete?.();
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await new Promise((resolve) => setTimeout(resolve, this.completeDelayMs));
         return { Bucket: command.input.Bucket, Key: command.input.Key, VersionId: 'v1' };
       default:
         return {};
@@ -156,6 +158,31 @@ describe('runBackup abort path (mocked S3 client)', () => {
     expect(result.checksum).toBe('verified');
     expect(s3.names()).toContain('CompleteMultipartUpload');
     expect(s3.names()).not.toContain('AbortMultipartUpload');
+  });
+
+  it('a slow completion of a verified upload gets more time than a failing upload: still a success', async () => {
+    const s3 = new RecordingS3();
+    const controller = new AbortController();
+    s3.onComplete = () => controller.abort(new Error('deadline'));
+    s3.completeDelayMs = 1_500;
+    const result = await run(s3, { signal: controller.signal, abortGraceMs: 300, completionGraceMs: 5_000 });
+    expect(result.checksum).toBe('verified');
+    expect(s3.names()).not.toContain('AbortMultipartUpload');
+  });
+
+  it('a completion that does not answer in time: aborted, and the message says the snapshot may exist', async () => {
+    const s3 = new RecordingS3();
+    const controller = new AbortController();
+    s3.onComplete = () => controller.abort(new Error('deadline'));
+    s3.completeDelayMs = 3_000;
+    const error = await run(s3, { signal: controller.signal, completionGraceMs: 300 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(BackupError);
+    expect((error as Error).message).toMatch(
+      /aborted: deadline, while S3 was completing the upload of the verified RDB \(no answer within 300 ms\).*exists and is a complete, verified snapshot/,
+    );
+    expect(s3.names()).toContain('AbortMultipartUpload');
   });
 
   it('a good backup completes the upload, with SSE-KMS when a key is given, metadata and tags', async () => {

@@ -61,7 +61,7 @@ describe('runBackup round trip: Redis -> S3 -> a fresh Redis holds the same data
       const expected1 = await dumpDatabase(source.client(1));
       const { logger, metrics, logs, metricCalls } = recorder();
 
-      const result = await runBackup({
+      const deps = {
         redis: backupUser(source.port),
         s3: s3.client,
         bucket: s3.bucket,
@@ -70,7 +70,18 @@ describe('runBackup round trip: Redis -> S3 -> a fresh Redis holds the same data
         logger,
         metrics,
         clock: clockFrom(day),
-      });
+      };
+      if (!rdbchecksum) {
+        // Without a checksum nothing proves the bytes: refused unless explicitly allowed.
+        const keysBefore = await s3.listKeys();
+        const refused = recorder();
+        await expect(
+          runBackup({ ...deps, logger: refused.logger, metrics: refused.metrics }),
+        ).rejects.toThrow(/no checksum \(all-zero trailer\)/);
+        expect(refused.metricCalls).toEqual([['BackupFailed', 'Count', 1]]);
+        expect(await s3.listKeys()).toEqual(keysBefore);
+      }
+      const result = await runBackup({ ...deps, allowMissingChecksum: !rdbchecksum });
 
       const date = day.slice(0, 10).replace(/-/g, '/');
       const stamp = `${day.slice(0, 10).replace(/-/g, '')}T020000Z`;
@@ -91,7 +102,7 @@ describe('runBackup round trip: Redis -> S3 -> a fresh Redis holds the same data
       const file = join(dir, `${stamp}.rdb`);
       const object = await download(s3.client, s3.bucket, result.key, file);
       expect(object.length).toBe(result.bytes);
-      expect(await verifyRdbFile(file)).toEqual({
+      expect(await verifyRdbFile(file, { allowMissingChecksum: !rdbchecksum })).toEqual({
         bytes: result.bytes,
         rdbVersion: 10,
         crc64: result.crc64,

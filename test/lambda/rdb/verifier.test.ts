@@ -8,6 +8,7 @@ import {
   type RdbVerification,
   RdbVerificationError,
   RdbVerifier,
+  type RdbVerifierOptions,
   verifyRdbFile,
 } from '../../../lambda/shared/rdb';
 import { RedisProcess } from '../../support/redis-process';
@@ -20,10 +21,11 @@ import { fetchRdb } from '../helpers/rdb';
 async function verify(
   data: Buffer,
   chunkSize = 65_536,
+  options: RdbVerifierOptions = {},
 ): Promise<{ output: Buffer; result: RdbVerification | undefined }> {
   const chunks: Buffer[] = [];
   for (let i = 0; i < data.length; i += chunkSize) chunks.push(data.subarray(i, i + chunkSize));
-  const verifier = new RdbVerifier();
+  const verifier = new RdbVerifier(options);
   const out: Buffer[] = [];
   await pipeline(
     Readable.from(chunks),
@@ -138,14 +140,28 @@ describe('RdbVerifier on real RDBs', () => {
     );
   });
 
-  it('accepts an RDB written with rdbchecksum no, recording the checksum as disabled', async () => {
+  it('refuses an RDB without a checksum by default: from this project’s Redis it can only be damage', async () => {
     expect(unchecked.subarray(unchecked.length - 8).equals(Buffer.alloc(8))).toBe(true);
-    const { output, result } = await verify(unchecked, 5);
+    await expect(verify(unchecked)).rejects.toThrow(/no checksum \(all-zero trailer\).*--allow-no-checksum/);
+    // A corrupted RDB whose trailer was zeroed too: refused, not passed as "checksum disabled".
+    const damaged = Buffer.from(rdb);
+    damaged[Math.floor(damaged.length / 2)] = (damaged[Math.floor(damaged.length / 2)] as number) ^ 0x01;
+    damaged.fill(0, damaged.length - 8);
+    await expect(verify(damaged)).rejects.toThrow(/no checksum/);
+  });
+
+  it('accepts an RDB written with rdbchecksum no when allowed, recording the checksum as disabled', async () => {
+    const allow = { allowMissingChecksum: true };
+    const { output, result } = await verify(unchecked, 5, allow);
     expect(output.equals(unchecked)).toBe(true);
     expect(result?.checksum).toBe('disabled');
     // Without a checksum, the framing check still catches a missing end or extra bytes.
-    await expect(verify(unchecked.subarray(0, unchecked.length - 3))).rejects.toThrow(/EOF opcode/);
-    await expect(verify(Buffer.concat([unchecked, Buffer.from([7])]))).rejects.toThrow(/EOF opcode/);
+    await expect(verify(unchecked.subarray(0, unchecked.length - 3), 65_536, allow)).rejects.toThrow(
+      /EOF opcode/,
+    );
+    await expect(verify(Buffer.concat([unchecked, Buffer.from([7])]), 65_536, allow)).rejects.toThrow(
+      /EOF opcode/,
+    );
   });
 
   it('verifyRdbFile checks a local file, naming it in the error', async () => {
