@@ -90,13 +90,25 @@ export async function installSnapshot(options: InstallSnapshotOptions): Promise<
   const aofDir = join(dataDir, APPEND_DIRNAME);
   const manifestPath = join(aofDir, MANIFEST_NAME);
   const oldAofFiles = existsSync(aofDir) ? await readdir(aofDir) : [];
-  const oldManifest = oldAofFiles.includes(MANIFEST_NAME)
-    ? parseManifest(await readFile(manifestPath, 'utf8'))
-    : [];
+  const warnings: string[] = [];
+  let oldManifest: ManifestEntry[] = [];
+  if (oldAofFiles.includes(MANIFEST_NAME)) {
+    try {
+      oldManifest = parseManifest(await readFile(manifestPath, 'utf8'));
+    } catch (error) {
+      // A torn manifest is one reason to restore (Redis refuses to start on it). The new sequence
+      // numbers come from the file names too, and the manifest is kept as it was with the old data.
+      warnings.push(
+        `the old AOF manifest ${manifestPath} was unreadable (${(error as Error).message}); it is kept as it was with the old data`,
+      );
+    }
+  }
   const hadDump = existsSync(join(dataDir, DUMP_NAME));
-  const entries = manifestForSnapshot(oldManifest);
+  const entries = manifestForSnapshot(oldManifest, oldAofFiles);
   const [base, incr] = entries as [ManifestEntry, ManifestEntry];
   let previousData: string | undefined;
+  // The files this install made in appendonlydir: the only ones a failure may remove.
+  const created: string[] = [];
   try {
     if (oldAofFiles.length > 0 || hadDump) {
       previousData = join(dataDir, `pre-restore-${compactTimestamp(now)}`);
@@ -107,9 +119,14 @@ export async function installSnapshot(options: InstallSnapshotOptions): Promise<
     }
 
     // 3. The snapshot becomes the base of a new manifest, beside the old files.
+    // Never over an existing name (link and 'wx' fail instead): it could be a hard link of the
+    // data kept in previousData, which the write would change too.
     await mkdir(aofDir, { recursive: true });
-    await rename(partial, join(aofDir, base.file));
-    await writeFile(join(aofDir, incr.file), '');
+    await link(partial, join(aofDir, base.file));
+    created.push(join(aofDir, base.file));
+    await rm(partial);
+    await writeFile(join(aofDir, incr.file), '', { flag: 'wx' });
+    created.push(join(aofDir, incr.file));
     await writeDurably(`${manifestPath}.restore-tmp`, formatManifest(entries));
 
     // 4. The switch: one rename.
@@ -119,12 +136,7 @@ export async function installSnapshot(options: InstallSnapshotOptions): Promise<
     // what the manifest names now. If it names the snapshot, the switch happened: never delete.
     if (!(await manifestNames(manifestPath, base.file))) {
       // Before the switch the old manifest still names the old files: Redis loads the old data.
-      for (const file of [
-        partial,
-        join(aofDir, base.file),
-        join(aofDir, incr.file),
-        `${manifestPath}.restore-tmp`,
-      ]) {
+      for (const file of [partial, ...created, `${manifestPath}.restore-tmp`]) {
         await rm(file, { force: true });
       }
       throw new RestoreError(
@@ -134,7 +146,6 @@ export async function installSnapshot(options: InstallSnapshotOptions): Promise<
     }
   }
 
-  const warnings: string[] = [];
   await syncDirectory(aofDir).catch((error: Error) =>
     warnings.push(`the snapshot is installed, but fsync of ${aofDir} failed: ${error.message}`),
   );

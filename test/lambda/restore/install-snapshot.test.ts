@@ -142,6 +142,59 @@ describe('installSnapshot: the restore install step', () => {
     expect(fingerprint(dir)).toEqual(before);
   });
 
+  it.each([
+    ['an empty manifest', (manifest: string) => writeFileSync(manifest, '')],
+    [
+      'a torn manifest',
+      (manifest: string) => writeFileSync(manifest, readFileSync(manifest, 'utf8').slice(0, -12)),
+    ],
+  ])(
+    'over %s (Redis refuses to start): restores, and the kept old files stay byte for byte',
+    async (_case, damage) => {
+      const dir = await scratch.oldDataDir(100);
+      damage(join(dir, 'appendonlydir', 'appendonly.aof.manifest'));
+      const before = fingerprint(dir);
+      const result = await installSnapshot({
+        dataDir: dir,
+        snapshot: Readable.from([snapshot]),
+        source: 'test',
+        now: new Date('2026-11-25T03:00:00Z'),
+      });
+      // The new files take numbers above every name in the directory, not just the manifest's.
+      expect(result.installedAs).toBe(join(dir, 'appendonlydir', 'appendonly.aof.2.base.rdb'));
+      const kept = fingerprint(result.previousData as string);
+      // Redis's data (appendonlydir, dump.rdb) is kept; the entrypoint's lock file is not data.
+      const data = Object.entries(before).filter(([file]) => file !== '.redis.lock');
+      expect(data.length).toBeGreaterThanOrEqual(4);
+      for (const [file, hash] of data) expect([file, kept[file]]).toEqual([file, hash]);
+      const restored = await scratch.redis(dir);
+      expectSameDataset(await dumpDatabase(restored.client()), expected);
+    },
+  );
+
+  it('never writes into a file name an undone restore left behind (a hard link of kept data)', async () => {
+    const dir = await scratch.oldDataDir(100);
+    // appendonly.aof.2.incr.aof: not in the manifest, but on disk and linked into a kept folder.
+    const leftover = join(dir, 'appendonlydir', 'appendonly.aof.2.incr.aof');
+    writeFileSync(leftover, 'SET written-after-restore yes\n');
+    mkdirSync(join(dir, 'undone-restore-20261125T031000Z', 'appendonlydir'), { recursive: true });
+    const keptCopy = join(
+      dir,
+      'undone-restore-20261125T031000Z',
+      'appendonlydir',
+      'appendonly.aof.2.incr.aof',
+    );
+    const { linkSync } = await import('node:fs');
+    linkSync(leftover, keptCopy);
+    const result = await installSnapshot({
+      dataDir: dir,
+      snapshot: Readable.from([snapshot]),
+      source: 'test',
+    });
+    expect(result.installedAs).toBe(join(dir, 'appendonlydir', 'appendonly.aof.3.base.rdb'));
+    expect(readFileSync(keptCopy, 'utf8')).toBe('SET written-after-restore yes\n');
+  });
+
   it('refuses to install under a running Redis', async () => {
     const dir = scratch.dir('restore');
     await scratch.redis(dir);
