@@ -116,17 +116,24 @@ export async function reinstatePreviousData(options: ReinstateOptions): Promise<
     } else {
       await rm(manifestPath, { force: true });
     }
-    await syncDirectory(aofDir);
   } catch (error) {
-    for (const file of [...restoredNames, `${manifestPath}.reinstate-tmp`]) await rm(file, { force: true });
-    throw new RestoreError(
-      `putting ${previousData} back into ${dataDir} failed, the restored data is still in place: ${(error as Error).message}`,
-      { cause: error },
-    );
+    // On NFS (EFS) a rename can succeed on the server and still report an error: what counts is
+    // what the manifest says now. If it is the previous one, the switch happened: the files it
+    // names must stay, and the undo goes on.
+    if ((await readIfExists(manifestPath)) !== previousManifest) {
+      for (const file of [...restoredNames, `${manifestPath}.reinstate-tmp`]) await rm(file, { force: true });
+      throw new RestoreError(
+        `putting ${previousData} back into ${dataDir} failed, the restored data is still in place: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
   }
 
   // 5. dump.rdb and the restored files' names (their data lives on in setAside).
   const warnings: string[] = [];
+  await syncDirectory(aofDir).catch((error: Error) =>
+    warnings.push(`the previous data is back, but fsync of ${aofDir} failed: ${error.message}`),
+  );
   const tidy = async (what: string, action: () => Promise<unknown>) => {
     await action().catch((error: Error) => warnings.push(`could not ${what}: ${error.message}`));
   };

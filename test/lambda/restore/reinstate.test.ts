@@ -136,6 +136,36 @@ describe('reinstatePreviousData: undoing a restore', () => {
     expect(await redis.client().dbsize()).toBe(40);
   });
 
+  it('an NFS rename that switched but reported an error: the undo completes, and Redis loads the previous data', async () => {
+    const dir = await scratch.oldDataDir(25);
+    const installed = await install(dir);
+    // EFS can apply a rename and still answer with an error (a retried NFS request finds the source
+    // gone). The manifest switch behaves so here.
+    const fsPromises = require('node:fs/promises') as typeof import('node:fs/promises');
+    const realRename = fsPromises.rename;
+    let reportedError = false;
+    const spy = jest.spyOn(fsPromises, 'rename').mockImplementation(async (from, to) => {
+      await realRename(from, to);
+      if (String(to).endsWith('appendonly.aof.manifest')) {
+        reportedError = true;
+        throw Object.assign(new Error(`ENOENT: no such file or directory, rename '${String(from)}'`), {
+          code: 'ENOENT',
+        });
+      }
+    });
+    let result: Awaited<ReturnType<typeof reinstatePreviousData>>;
+    try {
+      result = await reinstatePreviousData({ dataDir: dir, previousData: installed.previousData as string });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(reportedError).toBe(true);
+    expect(result.reinstated).toBe(true);
+    const redis = await scratch.redis(dir);
+    expect(await redis.client().dbsize()).toBe(25);
+    expect(await redis.client().get('old:3')).toBe('old value 3');
+  });
+
   it('refuses while a Redis runs on the directory', async () => {
     const dir = await scratch.oldDataDir(5);
     const installed = await install(dir);
