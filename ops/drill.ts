@@ -168,7 +168,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       recoveryMs,
       keys: backup.keys,
       snapshotBytes: backup.bytes,
-      ...(installed.previousData !== undefined && { previousData: installed.previousData }),
+      ...(installed.heldData && { previousData: installed.previousData }),
       differences,
     };
   } finally {

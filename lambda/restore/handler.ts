@@ -48,6 +48,8 @@ export interface InstallResult {
   readonly installedAs: string;
   /** Where the previous data is, relative to the data directory (`/data` in the container). */
   readonly previousData: string | null;
+  /** False when the directory held no Redis data: undoing then leaves Redis empty, as it was. */
+  readonly heldData: boolean;
   readonly warnings: readonly string[];
 }
 
@@ -93,6 +95,7 @@ export async function handler(
         crc64: result.crc64,
         installedAs: show(result.installedAs) as string,
         previousData: show(result.previousData),
+        heldData: result.heldData,
         warnings: result.warnings,
       };
       logger.info('install complete', { ...summary });
@@ -106,7 +109,7 @@ export async function handler(
     const folder = previousDataFolder(dataDir, restoreTime);
     const name = relative(dataDir, folder);
     if (!existsSync(folder)) {
-      const summary = `nothing to put back: no ${name}/ (the install did not get as far as moving the old data, or the directory held no data)`;
+      const summary = `nothing to put back: no ${name}/ (the install stopped before it switched: the previous data never left)`;
       logger.info('reinstate: nothing to do', { folder });
       return {
         action: 'reinstate',

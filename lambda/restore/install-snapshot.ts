@@ -35,8 +35,14 @@ export interface InstallSnapshotOptions {
 export interface InstallSnapshotResult extends RdbVerification {
   /** The snapshot, installed as the base of the AOF that Redis will load. */
   readonly installedAs: string;
-  /** Where the previous data went (`<dataDir>/pre-restore-<time>`), or undefined if there was none. */
-  readonly previousData: string | undefined;
+  /**
+   * Where the previous data went (`<dataDir>/pre-restore-<time>`). Made even when the directory
+   * held no Redis data (then empty): undoing the restore then brings back exactly that, an empty
+   * Redis, instead of leaving the snapshot in place.
+   */
+  readonly previousData: string;
+  /** Whether the directory held Redis data (appendonlydir files or a dump.rdb) before the restore. */
+  readonly heldData: boolean;
   /** Problems after the switch that did not affect what Redis loads (a leftover file). */
   readonly warnings: readonly string[];
 }
@@ -106,17 +112,18 @@ export async function installSnapshot(options: InstallSnapshotOptions): Promise<
   const hadDump = existsSync(join(dataDir, DUMP_NAME));
   const entries = manifestForSnapshot(oldManifest, oldAofFiles);
   const [base, incr] = entries as [ManifestEntry, ManifestEntry];
-  let previousData: string | undefined;
+  const previousData = join(dataDir, `pre-restore-${compactTimestamp(now)}`);
+  const heldData = oldAofFiles.length > 0 || hadDump;
   // The files this install made in appendonlydir: the only ones a failure may remove.
   const created: string[] = [];
   try {
-    if (oldAofFiles.length > 0 || hadDump) {
-      previousData = join(dataDir, `pre-restore-${compactTimestamp(now)}`);
+    await mkdir(previousData, { recursive: true });
+    if (oldAofFiles.length > 0) {
       await mkdir(join(previousData, APPEND_DIRNAME), { recursive: true });
       for (const file of oldAofFiles)
         await link(join(aofDir, file), join(previousData, APPEND_DIRNAME, file));
-      if (hadDump) await link(join(dataDir, DUMP_NAME), join(previousData, DUMP_NAME));
     }
+    if (hadDump) await link(join(dataDir, DUMP_NAME), join(previousData, DUMP_NAME));
 
     // 3. The snapshot becomes the base of a new manifest, beside the old files.
     // Never over an existing name (link and 'wx' fail instead): it could be a hard link of the
@@ -163,7 +170,7 @@ export async function installSnapshot(options: InstallSnapshotOptions): Promise<
     );
   }
   await syncDirectory(dataDir).catch(() => undefined);
-  return { ...verification, installedAs: join(aofDir, base.file), previousData, warnings };
+  return { ...verification, installedAs: join(aofDir, base.file), previousData, heldData, warnings };
 }
 
 async function downloadVerified(

@@ -31,6 +31,13 @@ export interface ReinstateResult {
 
 const DUMP_NAME = 'dump.rdb';
 
+/**
+ * Written into the previous-data folder once it is back in place. After that, Redis runs on
+ * those files (they are hard links) and changes them: undoing again would roll back every write
+ * made since, so a second undo of the same restore does nothing.
+ */
+export const UNDONE_MARKER = 'UNDONE';
+
 /** The folder installSnapshot moves the old data to for a restore started at `restoreTime`. */
 export function previousDataFolder(dataDir: string, restoreTime: Date): string {
   return join(dataDir, `pre-restore-${compactTimestamp(restoreTime)}`);
@@ -55,6 +62,15 @@ export async function reinstatePreviousData(options: ReinstateOptions): Promise<
   const now = options.now ?? new Date();
   if (!existsSync(previousData)) {
     throw new RestoreError(`cannot undo the restore: ${previousData} does not exist`);
+  }
+  const marker = join(previousData, UNDONE_MARKER);
+  if (existsSync(marker)) {
+    return {
+      reinstated: false,
+      reason: `this restore was already undone (${(await readFile(marker, 'utf8')).trim()}); Redis may have taken writes on that data since, so it is not rolled back again`,
+      previousData,
+      warnings: [],
+    };
   }
   const running = redisProcessesUsing(dataDir);
   if (running.length > 0) {
@@ -131,6 +147,9 @@ export async function reinstatePreviousData(options: ReinstateOptions): Promise<
 
   // 5. dump.rdb and the restored files' names (their data lives on in setAside).
   const warnings: string[] = [];
+  await writeDurably(marker, `at ${now.toISOString()}, the restored data set aside in ${setAside}\n`).catch(
+    (error: Error) => warnings.push(`could not mark ${previousData} as undone: ${error.message}`),
+  );
   await syncDirectory(aofDir).catch((error: Error) =>
     warnings.push(`the previous data is back, but fsync of ${aofDir} failed: ${error.message}`),
   );

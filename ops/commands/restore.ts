@@ -153,7 +153,7 @@ async function runLocally(values: {
       `  bytes:         ${result.bytes} (${formatBytes(result.bytes)}), RDB format ${result.rdbVersion}, CRC64 ${result.crc64} ${result.checksum}`,
       `  keys expected: ${keys ?? 'unknown (no keys metadata on the object)'}`,
       `  installed as:  ${result.installedAs}`,
-      `  old data:      ${result.previousData ?? 'none (the directory held no Redis data)'}`,
+      `  old data:      ${result.previousData}${result.heldData ? '' : ' (empty: the directory held no Redis data)'}`,
       ...result.warnings.map((warning) => `  warning:       ${warning}`),
       '',
     ].join('\n'),

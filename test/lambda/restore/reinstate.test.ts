@@ -108,6 +108,25 @@ describe('reinstatePreviousData: undoing a restore', () => {
     expect(await redis.client().dbsize()).toBe(10);
   });
 
+  it('a second undo after Redis ran (and rewrote its AOF) on the reinstated data rolls nothing back', async () => {
+    const dir = await scratch.oldDataDir(10);
+    const installed = await install(dir);
+    expect(
+      (await reinstatePreviousData({ dataDir: dir, previousData: installed.previousData })).reinstated,
+    ).toBe(true);
+    const redis = await scratch.redis(dir);
+    await redis.client().set('written-after-undo', 'yes');
+    await redis.client().bgrewriteaof();
+    await redis.client().set('after-rewrite', 'yes');
+    await scratch.stop(redis);
+
+    const again = await reinstatePreviousData({ dataDir: dir, previousData: installed.previousData });
+    expect(again).toMatchObject({ reinstated: false, reason: expect.stringMatching(/already undone/) });
+    const after = await scratch.redis(dir);
+    expect(await after.client().get('written-after-undo')).toBe('yes');
+    expect(await after.client().get('after-rewrite')).toBe('yes');
+  });
+
   it('restores "no data" when the old directory had only a dump.rdb (Redis with appendonly yes ignores it)', async () => {
     const dir = scratch.dir('reinstate');
     writeFileSync(join(dir, 'dump.rdb'), snapshot);
@@ -164,6 +183,24 @@ describe('reinstatePreviousData: undoing a restore', () => {
     const redis = await scratch.redis(dir);
     expect(await redis.client().dbsize()).toBe(25);
     expect(await redis.client().get('old:3')).toBe('old value 3');
+  });
+
+  it('undoing a restore into a directory that held no data brings back exactly that: an empty Redis', async () => {
+    const dir = scratch.dir('empty-before');
+    const installed = await install(dir);
+    expect(installed.heldData).toBe(false);
+    const restored = await scratch.redis(dir);
+    expect(await restored.client().dbsize()).toBe(40);
+    await scratch.stop(restored);
+
+    const result = await reinstatePreviousData({ dataDir: dir, previousData: installed.previousData });
+    expect(result.reinstated).toBe(true);
+    const after = await scratch.redis(dir);
+    expect(await after.client().dbsize()).toBe(0);
+    // The rejected snapshot is set aside, not deleted.
+    expect(readdirSync(join(result.setAside as string, 'appendonlydir'))).toContain(
+      'appendonly.aof.1.base.rdb',
+    );
   });
 
   it('refuses while a Redis runs on the directory', async () => {
