@@ -16,6 +16,8 @@ import {
 } from './aof-manifest';
 import { syncDirectory, writeDurably } from './durable-fs';
 import { redisProcessesUsing } from './redis-presence';
+import { RestoreError } from './restore-error';
+import { withRestoreLock } from './restore-lock';
 
 export interface InstallSnapshotOptions {
   /** The Redis data directory (`/data` in the container): holds appendonlydir/ and dump.rdb. */
@@ -47,10 +49,8 @@ export interface InstallSnapshotResult extends RdbVerification {
   readonly warnings: readonly string[];
 }
 
-/** The snapshot was refused or could not be installed; the data directory holds the old data. */
-export class RestoreError extends Error {
-  override name = 'RestoreError';
-}
+// Kept importable from here, where the restore's callers have always found it.
+export { RestoreError } from './restore-error';
 
 const DUMP_NAME = 'dump.rdb';
 const PARTIAL_PREFIX = '.restore-';
@@ -74,8 +74,17 @@ const FLUSH_EVERY_BYTES = 64 * 1024 * 1024;
  */
 export async function installSnapshot(options: InstallSnapshotOptions): Promise<InstallSnapshotResult> {
   const { dataDir, source } = options;
-  const now = options.now ?? new Date();
   if (!existsSync(dataDir)) throw new RestoreError(`data directory ${dataDir} does not exist`);
+  // One restore or undo at a time, and no Redis start meanwhile (restore-lock.ts).
+  return withRestoreLock(dataDir, `restore of ${source}`, async (lockWarnings) => {
+    const result = await installLocked(options);
+    return { ...result, warnings: [...lockWarnings, ...result.warnings] };
+  });
+}
+
+async function installLocked(options: InstallSnapshotOptions): Promise<InstallSnapshotResult> {
+  const { dataDir, source } = options;
+  const now = options.now ?? new Date();
   const running = redisProcessesUsing(dataDir);
   if (running.length > 0) {
     throw new RestoreError(

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { compactTimestamp } from '../backup/snapshot-key';
 import { APPEND_DIRNAME, MANIFEST_NAME } from './aof-manifest';
 import { syncDirectory, writeDurably } from './durable-fs';
-import { RestoreError } from './install-snapshot';
 import { redisProcessesUsing } from './redis-presence';
+import { RestoreError } from './restore-error';
+import { withRestoreLock } from './restore-lock';
 
 export interface ReinstateOptions {
   /** The Redis data directory the snapshot was installed into. */
@@ -59,10 +60,19 @@ export function previousDataFolder(dataDir: string, restoreTime: Date): string {
  */
 export async function reinstatePreviousData(options: ReinstateOptions): Promise<ReinstateResult> {
   const { dataDir, previousData } = options;
-  const now = options.now ?? new Date();
   if (!existsSync(previousData)) {
     throw new RestoreError(`cannot undo the restore: ${previousData} does not exist`);
   }
+  // One restore or undo at a time, and no Redis start meanwhile (restore-lock.ts).
+  return withRestoreLock(dataDir, `undo from ${previousData}`, async (lockWarnings) => {
+    const result = await reinstateLocked(options);
+    return { ...result, warnings: [...lockWarnings, ...result.warnings] };
+  });
+}
+
+async function reinstateLocked(options: ReinstateOptions): Promise<ReinstateResult> {
+  const { dataDir, previousData } = options;
+  const now = options.now ?? new Date();
   const marker = join(previousData, UNDONE_MARKER);
   if (existsSync(marker)) {
     return {

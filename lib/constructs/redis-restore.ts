@@ -452,7 +452,8 @@ class RestoreDefinition extends Construct {
         failedStep: S.guard,
         failure: {
           Error: 'AnotherRestoreRunning',
-          Cause: 'another restore of this Redis is running: wait for it to end (or stop it) first',
+          Cause:
+            'another restore of this Redis is running: wait for it to end first (stopping it by hand skips its rollback)',
         },
       },
     });

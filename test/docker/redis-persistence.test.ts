@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseInfo, RedisProcess, sleep } from '../support/redis-process';
 import { makeTempDir, removeTempDir } from '../support/temp-dir';
@@ -93,6 +93,35 @@ describe('persistence: AOF and RDB as the spec configures them', () => {
     expect(info.rdb_last_bgsave_status).toBe('ok');
     expect(Number(info.rdb_last_save_time)).toBeGreaterThanOrEqual(before);
     expect(existsSync(join(dataDir, 'dump.rdb'))).toBe(true);
+  });
+});
+
+describe('no Redis start while a restore changes the data directory (.restore.lock)', () => {
+  it('refuses (exit 75) while the lock is fresh, and starts past a stale one with a warning', async () => {
+    const dataDir = makeTempDir('restore-lock');
+    const lock = join(dataDir, '.restore.lock');
+    let redis: RedisProcess | undefined;
+    try {
+      writeFileSync(lock, 'restore of s3://b/k by pid 1 on lambda since 2026-11-25T03:00:00Z\n');
+      await expect(RedisProcess.start({ dataDir })).rejects.toThrow(
+        /exited \(code 75\)[\s\S]*a restore is changing .* \(.*\.restore\.lock is \d+ s old\); not starting Redis until it is done/,
+      );
+      // 31 minutes old: the restore that held it died (a restore Lambda lives at most 15).
+      const old = new Date(Date.now() - 31 * 60 * 1000);
+      utimesSync(lock, old, old);
+      let warned = false;
+      redis = await RedisProcess.start({
+        dataDir,
+        onOutput: (text) => {
+          warned ||= /ignoring .*\.restore\.lock, \d+ s old: the restore that held it died/.test(text);
+        },
+      });
+      expect(await redis.client().ping()).toBe('PONG');
+      expect(warned).toBe(true);
+    } finally {
+      await redis?.cleanup();
+      removeTempDir(dataDir);
+    }
   });
 });
 

@@ -140,7 +140,8 @@ export class RedisProcess {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running) {
-        throw new Error(`redis-server exited before it was ready:\n${this.output}`);
+        const code = await this.exited;
+        throw new Error(`redis-server exited (code ${code}) before it was ready:\n${this.output}`);
       }
       if (this.output.includes('Ready to accept connections')) return;
       await sleep(25);

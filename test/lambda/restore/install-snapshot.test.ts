@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { installSnapshot, RestoreError } from '../../../lambda/restore/install-snapshot';
-import { RedisProcess } from '../../support/redis-process';
+import { RedisProcess, sleep } from '../../support/redis-process';
 import { fingerprint, Scratch } from '../../support/scratch';
 import { dumpDatabase, expectSameDataset, populate } from '../helpers/dataset';
 import { fetchRdb } from '../helpers/rdb';
@@ -193,6 +193,49 @@ describe('installSnapshot: the restore install step', () => {
     });
     expect(result.installedAs).toBe(join(dir, 'appendonlydir', 'appendonly.aof.3.base.rdb'));
     expect(readFileSync(keptCopy, 'utf8')).toBe('SET written-after-restore yes\n');
+  });
+
+  it('one restore at a time: a second install while the first runs is refused, the first completes', async () => {
+    const dir = await scratch.oldDataDir(20);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    async function* slowSnapshot() {
+      yield snapshot.subarray(0, 1000);
+      await gate;
+      yield snapshot.subarray(1000);
+    }
+    const first = installSnapshot({ dataDir: dir, snapshot: Readable.from(slowSnapshot()), source: 'first' });
+    const lock = join(dir, '.restore.lock');
+    for (let waited = 0; !existsSync(lock) && waited < 5_000; waited += 10) await sleep(10);
+    expect(readFileSync(lock, 'utf8')).toMatch(/^restore of first by pid \d+ on .* since \d{4}-/);
+
+    await expect(
+      installSnapshot({ dataDir: dir, snapshot: Readable.from([snapshot]), source: 'second' }),
+    ).rejects.toThrow(/another restore or undo is working on .*: restore of first by pid/);
+    release();
+    expect((await first).bytes).toBe(snapshot.length);
+    expect(existsSync(lock)).toBe(false);
+    const restored = await scratch.redis(dir);
+    expectSameDataset(await dumpDatabase(restored.client()), expected);
+  });
+
+  it('takes over the lock of a restore that died (older than 30 minutes), and says so', async () => {
+    const dir = await scratch.oldDataDir(5);
+    const lock = join(dir, '.restore.lock');
+    writeFileSync(lock, 'restore of s3://b/old by pid 7 on lambda since 2026-11-25T01:00:00.000Z\n');
+    const old = new Date(Date.now() - 31 * 60 * 1000);
+    utimesSync(lock, old, old);
+    const result = await installSnapshot({
+      dataDir: dir,
+      snapshot: Readable.from([snapshot]),
+      source: 'test',
+    });
+    expect(result.warnings).toContainEqual(
+      expect.stringMatching(/took over a stale .*\.restore\.lock \(31 min old: restore of s3:\/\/b\/old/),
+    );
+    expect(existsSync(lock)).toBe(false);
   });
 
   it('refuses to install under a running Redis', async () => {
