@@ -164,14 +164,14 @@ until flock -n 9; do
 done
 
 # A restore (lambda/restore: install or undo) holds $data_dir/.restore.lock while it changes the
-# files Redis loads. Starting now would load a half-switched directory, or let Redis's next AOF
-# rewrite silently undo the restore: refuse (exit 75, ECS starts the task again later). A restore
-# runs in a Lambda of at most 15 minutes, so a lock older than 30 minutes belongs to one that died
-# (the directory then holds either the old or the new data, never a mix): ignored, with a warning.
+# files Redis loads, and touches it every 20 s. Starting now would load a half-switched directory,
+# or let Redis's next AOF rewrite silently undo the restore: refuse (exit 75, ECS starts the task
+# again later). A lock untouched for 120 s belongs to a restore that died (the directory then holds
+# either the old or the new data, never a mix): ignored, with a warning.
 restore_lock="$data_dir/.restore.lock"
 if [ -e "$restore_lock" ]; then
   lock_age=$(($(date +%s) - $(stat -c %Y "$restore_lock")))
-  if [ "$lock_age" -lt 1800 ]; then
+  if [ "$lock_age" -lt 120 ]; then
     echo "redis entrypoint: a restore is changing $data_dir ($restore_lock is ${lock_age} s old); not starting Redis until it is done." >&2
     exit 75
   fi

@@ -392,11 +392,13 @@ class RestoreDefinition extends Construct {
       payload: sfn.TaskInput.fromObject({ action: 'reinstate', restoreTime: '{% $restoreTime %}' }),
       assign: { reinstated: '{% $states.result.Payload %}' },
     });
+    // Retried for ~4 minutes: long enough for the lock of an install that died (killed at its
+    // timeout) to go stale (120 s without a heartbeat, lambda/restore/restore-lock.ts).
     reinstate.addRetry({
       errors: ['States.ALL'],
-      interval: Duration.seconds(10),
-      maxAttempts: 2,
-      backoffRate: 2,
+      interval: Duration.seconds(30),
+      maxAttempts: 4,
+      backoffRate: 1.5,
     });
     rollbackCatch(reinstate, S.rollbackReinstate);
     reinstate.next(rollbackUp);

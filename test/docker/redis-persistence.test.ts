@@ -106,8 +106,8 @@ describe('no Redis start while a restore changes the data directory (.restore.lo
       await expect(RedisProcess.start({ dataDir })).rejects.toThrow(
         /exited \(code 75\)[\s\S]*a restore is changing .* \(.*\.restore\.lock is \d+ s old\); not starting Redis until it is done/,
       );
-      // 31 minutes old: the restore that held it died (a restore Lambda lives at most 15).
-      const old = new Date(Date.now() - 31 * 60 * 1000);
+      // Untouched for 150 s: the restore that held it died (a live one touches it every 20 s).
+      const old = new Date(Date.now() - 150 * 1000);
       utimesSync(lock, old, old);
       let warned = false;
       redis = await RedisProcess.start({

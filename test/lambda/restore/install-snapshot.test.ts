@@ -221,11 +221,11 @@ describe('installSnapshot: the restore install step', () => {
     expectSameDataset(await dumpDatabase(restored.client()), expected);
   });
 
-  it('takes over the lock of a restore that died (older than 30 minutes), and says so', async () => {
+  it('takes over the lock of a restore that died (no heartbeat for 2 minutes), and says so', async () => {
     const dir = await scratch.oldDataDir(5);
     const lock = join(dir, '.restore.lock');
     writeFileSync(lock, 'restore of s3://b/old by pid 7 on lambda since 2026-11-25T01:00:00.000Z\n');
-    const old = new Date(Date.now() - 31 * 60 * 1000);
+    const old = new Date(Date.now() - 150 * 1000);
     utimesSync(lock, old, old);
     const result = await installSnapshot({
       dataDir: dir,
@@ -233,7 +233,9 @@ describe('installSnapshot: the restore install step', () => {
       source: 'test',
     });
     expect(result.warnings).toContainEqual(
-      expect.stringMatching(/took over a stale .*\.restore\.lock \(31 min old: restore of s3:\/\/b\/old/),
+      expect.stringMatching(
+        /took over a stale .*\.restore\.lock \(no heartbeat for 15\d s: restore of s3:\/\/b\/old/,
+      ),
     );
     expect(existsSync(lock)).toBe(false);
   });

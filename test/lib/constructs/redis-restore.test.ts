@@ -266,7 +266,15 @@ describe.each(STAGES)('%s/Redis restore', (stageName) => {
         Payload: { action: 'reinstate', restoreTime: '{% $restoreTime %}' },
       });
       expect(reinstate.Retry).toEqual(
-        expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 2 })]),
+        // ~4 minutes of retries: the lock of an install that died goes stale after 120 s.
+        expect.arrayContaining([
+          expect.objectContaining({
+            ErrorEquals: ['States.ALL'],
+            IntervalSeconds: 30,
+            MaxAttempts: 4,
+            BackoffRate: 1.5,
+          }),
+        ]),
       );
       expect((asl.States[O.rolledBack] as AslState).Cause).toContain('$reinstated.summary');
     });
