@@ -185,7 +185,9 @@ export class RedisRestore extends Construct {
       role: this.stateMachineRole.withoutPolicyUpdates(),
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,
-      timeout: Duration.hours(2),
+      // Above the worst case of every step's retries and waits (~3 h: verify 3 x 15 min, install,
+      // waits for Redis, the undo's retries): a timeout skips the rollback, so it must not come first.
+      timeout: Duration.hours(4),
     });
     this.grantStateMachine(redis);
   }

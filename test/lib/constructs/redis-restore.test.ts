@@ -323,8 +323,8 @@ describe.each(STAGES)('%s/Redis restore', (stageName) => {
       expect(errorsRetried(S.install).every((error) => error.startsWith('Lambda.'))).toBe(true);
     });
 
-    it('logs every event to a KMS-encrypted log group, is traced, and times out after 2 hours', () => {
-      expect(asl.TimeoutSeconds).toBe(7200);
+    it('logs every event to a KMS-encrypted log group, is traced, and times out after 4 hours', () => {
+      expect(asl.TimeoutSeconds).toBe(14400);
       template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
         TracingConfiguration: { Enabled: true },
         LoggingConfiguration: {
