@@ -169,8 +169,10 @@ done
 # again later). A lock untouched for 120 s belongs to a restore that died (the directory then holds
 # either the old or the new data, never a mix): ignored, with a warning.
 restore_lock="$data_dir/.restore.lock"
-if [ -e "$restore_lock" ]; then
-  lock_age=$(($(date +%s) - $(stat -c %Y "$restore_lock")))
+# (The restore may remove its lock between any two commands here: no lock, no wait.)
+lock_mtime=$(stat -c %Y "$restore_lock" 2>/dev/null) || lock_mtime=''
+if [ -n "$lock_mtime" ]; then
+  lock_age=$(($(date +%s) - lock_mtime))
   if [ "$lock_age" -lt 120 ]; then
     echo "redis entrypoint: a restore is changing $data_dir ($restore_lock is ${lock_age} s old); not starting Redis until it is done." >&2
     exit 75

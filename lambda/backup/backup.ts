@@ -197,7 +197,9 @@ async function backup(
     if (failure !== undefined) return;
     failure = error;
     rejectFailed(error);
-    for (const stage of stages) stage.destroy(error);
+    // Once the whole RDB is verified, the Upload's body (the verifier) is left alone: what it still
+    // buffers is good, and the Upload may finish sending it and complete (see completionGraceMs).
+    for (const stage of stages) if (stage !== verifier || verifier.result === undefined) stage.destroy(error);
   };
   pipeline(stages, (error) => {
     // A premature close or an AbortError means the consumer (the Upload) stopped reading after
@@ -281,7 +283,8 @@ async function backup(
     // snapshot, so it gets more time than a failing one needs to stop.
     const verifiedAll = verifier.result !== undefined;
     const graceMs = verifiedAll ? (deps.completionGraceMs ?? 12_000) : (deps.abortGraceMs ?? 5_000);
-    if (!(await settlesWithin(uploaded, graceMs))) {
+    const settled = await settlesWithin(uploaded, graceMs);
+    if (!settled) {
       logger.warn('the upload did not stop within the grace period after the failure: forcing the abort', {
         graceMs,
       });
@@ -296,11 +299,11 @@ async function backup(
       return await finish(completed, verification);
     }
     await abortUpload(deps, upload, key);
-    if (verifiedAll) {
+    if (verifiedAll && !settled) {
       // The completion may still have gone through at S3 after we stopped waiting.
       throw new Error(
-        `${primary.message}, while S3 was completing the upload of the verified RDB (no answer within ${graceMs} ms). ` +
-          `The upload was aborted; if the completion went through first, ${key} exists and is a complete, verified snapshot`,
+        `${primary.message}, while the upload of the verified RDB was finishing (S3 did not answer within ${graceMs} ms). ` +
+          `The upload was aborted; if S3 completed it first, ${key} exists and is a complete, verified snapshot`,
         { cause: primary },
       );
     }

@@ -1,3 +1,4 @@
+import { Transform } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type BackupDeps, BackupError, runBackup } from '../../../lambda/backup/backup';
 import { RedisProcess } from '../../support/redis-process';
@@ -26,6 +27,8 @@ class RecordingS3 {
   onComplete: (() => void) | undefined;
   /** How long CompleteMultipartUpload takes to answer (it always succeeds). */
   completeDelayMs = 100;
+  /** How long each UploadPart takes to answer. */
+  partDelayMs = 0;
   readonly config = {
     requestChecksumCalculation: async () => 'WHEN_REQUIRED',
     requestHandler: undefined,
@@ -43,6 +46,7 @@ class RecordingS3 {
         return { UploadId: 'upload-1' };
       case 'UploadPart':
         if (command.input.PartNumber === this.hangPart) await new Promise(() => {});
+        if (this.partDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.partDelayMs));
         if (command.input.PartNumber === this.failPart) {
           throw Object.assign(new Error('We encountered an internal error. Please try again.'), {
             name: 'InternalError',
@@ -170,6 +174,40 @@ describe('runBackup abort path (mocked S3 client)', () => {
     expect(s3.names()).not.toContain('AbortMultipartUpload');
   });
 
+  it('a deadline right after Redis sent the last byte, with parts still to upload: they go up and complete', async () => {
+    const s3 = new RecordingS3();
+    s3.partDelayMs = 300; // S3 is the bottleneck: the verified tail still waits in the stream buffers
+    const controller = new AbortController();
+    let callsBeforeDeadline = -1;
+    const result = await run(s3, {
+      signal: controller.signal,
+      completionGraceMs: 10_000,
+      // One part in flight, one assembled: the last ~2 MB of the 12 MB RDB wait, verified, in the
+      // stream's buffers when the deadline fires.
+      queueSize: 1,
+      // Fires the deadline 50 ms after the replication stream ended (the verifier has checked the
+      // trailer by then), while parts are still waiting for S3.
+      interpose: () =>
+        new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            callback(null, chunk);
+          },
+          flush(callback) {
+            setTimeout(() => {
+              callsBeforeDeadline = s3.calls.length;
+              controller.abort(new Error('deadline'));
+            }, 50);
+            callback();
+          },
+        }),
+    });
+    expect(controller.signal.aborted).toBe(true);
+    expect(result.checksum).toBe('verified');
+    // The completion was sent after the deadline fired: the upload was allowed to finish.
+    expect(s3.names().slice(callsBeforeDeadline)).toContain('CompleteMultipartUpload');
+    expect(s3.names()).not.toContain('AbortMultipartUpload');
+  });
+
   it('a completion that does not answer in time: aborted, and the message says the snapshot may exist', async () => {
     const s3 = new RecordingS3();
     const controller = new AbortController();
@@ -180,7 +218,7 @@ describe('runBackup abort path (mocked S3 client)', () => {
     );
     expect(error).toBeInstanceOf(BackupError);
     expect((error as Error).message).toMatch(
-      /aborted: deadline, while S3 was completing the upload of the verified RDB \(no answer within 300 ms\).*exists and is a complete, verified snapshot/,
+      /aborted: deadline, while the upload of the verified RDB was finishing \(S3 did not answer within 300 ms\).*exists and is a complete, verified snapshot/,
     );
     expect(s3.names()).toContain('AbortMultipartUpload');
   });

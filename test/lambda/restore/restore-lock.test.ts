@@ -1,4 +1,4 @@
-import { existsSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RestoreError } from '../../../lambda/restore/restore-error';
 import { withRestoreLock } from '../../../lambda/restore/restore-lock';
@@ -33,6 +33,52 @@ describe('withRestoreLock', () => {
       }),
     ).rejects.toThrow('download failed');
     expect(existsSync(lock)).toBe(false);
+  });
+
+  it('of two contenders for a stale lock, exactly one gets in (20 rounds)', async () => {
+    for (let round = 0; round < 20; round++) {
+      const lock = join(dir, '.restore.lock');
+      writeFileSync(lock, 'restore of s3://b/k by pid 7 on a-dead-lambda\n');
+      const old = new Date(Date.now() - 150_000);
+      utimesSync(lock, old, old);
+      let inside = 0;
+      let most = 0;
+      const work = async () => {
+        inside++;
+        most = Math.max(most, inside);
+        await sleep(20);
+        inside--;
+      };
+      const results = await Promise.allSettled([
+        withRestoreLock(dir, 'undo A', work),
+        sleep(round % 4).then(() => withRestoreLock(dir, 'undo B', work)),
+      ]);
+      expect(most).toBe(1);
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+      expect(existsSync(lock)).toBe(false);
+    }
+  });
+
+  it('a holder that was taken over (it stalled) does not remove its successor’s lock', async () => {
+    const lock = join(dir, '.restore.lock');
+    let successor: Promise<void> = Promise.resolve();
+    let lockWhileSuccessorWorks = false;
+    await withRestoreLock(
+      dir,
+      'restore that stalls',
+      async () => {
+        const old = new Date(Date.now() - 150_000);
+        utimesSync(lock, old, old); // six missed heartbeats
+        successor = withRestoreLock(dir, 'undo', async () => {
+          await sleep(200);
+          lockWhileSuccessorWorks = existsSync(lock);
+        });
+        await sleep(50);
+      },
+      { heartbeatMs: 1_000_000 },
+    );
+    await successor;
+    expect(lockWhileSuccessorWorks).toBe(true);
   });
 
   it('refuses a second holder while the first one lives, naming it', async () => {
