@@ -72,6 +72,8 @@ export interface BackupDeps {
    * is a good snapshot. Keep it under the Lambda's deadline margin (20 s). @default 12_000
    */
   readonly completionGraceMs?: number;
+  /** Called once the whole RDB is verified, while its last parts may still be going to S3. */
+  readonly onVerified?: (verification: RdbVerification) => void;
   /**
    * Fault injection for tests: a Transform placed between the replication stream and the
    * verifier (corrupt, truncate, slow down, observe progress). Not for production use.
@@ -186,6 +188,7 @@ async function backup(
   // From here on every failure goes through fail(): it destroys the streams, which errors the
   // Upload's body (so the Upload stops and aborts), and rejects `failed`.
   const verifier = new RdbVerifier({ allowMissingChecksum: deps.allowMissingChecksum ?? false });
+  if (deps.onVerified) verifier.once('verified', deps.onVerified);
   const stages: (RdbStream | Transform)[] = [source, ...(deps.interpose ? [deps.interpose()] : []), verifier];
   let failure: Error | undefined;
   let rejectFailed: (error: Error) => void = () => {};
@@ -197,9 +200,10 @@ async function backup(
     if (failure !== undefined) return;
     failure = error;
     rejectFailed(error);
-    // Once the whole RDB is verified, the Upload's body (the verifier) is left alone: what it still
-    // buffers is good, and the Upload may finish sending it and complete (see completionGraceMs).
-    for (const stage of stages) if (stage !== verifier || verifier.result === undefined) stage.destroy(error);
+    // Once the whole RDB is verified, the streams are left alone: Redis has sent everything, what
+    // the verifier still buffers is good, and the Upload may finish sending it and complete (see
+    // completionGraceMs). Destroying any stage would make the pipeline destroy the verifier too.
+    if (verifier.result === undefined) for (const stage of stages) stage.destroy(error);
   };
   pipeline(stages, (error) => {
     // A premature close or an AbortError means the consumer (the Upload) stopped reading after
@@ -235,6 +239,7 @@ async function backup(
   let upload: Upload | undefined;
   let uploaded: Promise<CompleteMultipartUploadCommandOutput> | undefined;
   let completed: CompleteMultipartUploadCommandOutput | undefined;
+  let uploadError: Error | undefined;
   try {
     // The header (first 9 bytes) is checked before the upload starts: its version goes into the
     // metadata, which S3 fixes at CreateMultipartUpload/PutObject.
@@ -268,7 +273,9 @@ async function backup(
       (output) => {
         completed = output;
       },
-      () => {},
+      (error: Error) => {
+        uploadError = error;
+      },
     );
     const output = await Promise.race([uploaded, failed]);
     const verification = verifier.result;
@@ -299,10 +306,14 @@ async function backup(
       return await finish(completed, verification);
     }
     await abortUpload(deps, upload, key);
-    if (verifiedAll && !settled) {
-      // The completion may still have gone through at S3 after we stopped waiting.
+    if (verifiedAll) {
+      // S3 may have completed the upload even so: after we stopped waiting, or before an answer
+      // that got lost (a retried completion then fails). Say what S3 answered, and what that means.
+      const s3Said = settled
+        ? `S3 answered: ${messageOf(uploadError ?? 'nothing')}`
+        : `S3 did not answer within ${graceMs} ms`;
       throw new Error(
-        `${primary.message}, while the upload of the verified RDB was finishing (S3 did not answer within ${graceMs} ms). ` +
+        `${primary.message}, while the upload of the verified RDB was finishing (${s3Said}). ` +
           `The upload was aborted; if S3 completed it first, ${key} exists and is a complete, verified snapshot`,
         { cause: primary },
       );
@@ -368,6 +379,9 @@ async function tagSnapshot(
   verification: RdbVerification,
   durationMs: number,
 ): Promise<boolean> {
+  // After the deadline fired (the upload completed within the grace), tagging gets 3 s, not the
+  // client's 120 s x 3 attempts: the object is complete either way; the Lambda must not time out.
+  const budget = deps.signal?.aborted ? AbortSignal.timeout(3_000) : undefined;
   try {
     await deps.s3.send(
       new PutObjectTaggingCommand({
@@ -382,6 +396,7 @@ async function tagSnapshot(
           ],
         },
       }),
+      budget ? { abortSignal: budget } : {},
     );
     return true;
   } catch (error) {

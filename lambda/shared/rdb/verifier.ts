@@ -69,7 +69,8 @@ export const ALLOW_NO_CHECKSUM_FLAG = '--allow-no-checksum';
  * is a constant, so a suffix that is itself a whole checksummed block (say a second copy of the
  * RDB) would pass; any other extra or missing byte is caught. `redis-check-rdb` parses fully.
  *
- * Emits `header` (the version) once the header is checked; `result` is set when verified.
+ * Emits `header` (the version) once the header is checked, and `verified` (the result, also in
+ * `result`) once the whole RDB is verified, before its last bytes are released downstream.
  */
 export class RdbVerifier extends Transform {
   private readonly maxVersion: number;
@@ -144,6 +145,7 @@ export class RdbVerifier extends Transform {
       callback(error as Error);
       return;
     }
+    this.emit('verified', this.verified);
     this.push(this.held);
     callback();
   }

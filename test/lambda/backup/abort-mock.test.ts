@@ -1,4 +1,3 @@
-import { Transform } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type BackupDeps, BackupError, runBackup } from '../../../lambda/backup/backup';
 import { RedisProcess } from '../../support/redis-process';
@@ -29,6 +28,8 @@ class RecordingS3 {
   completeDelayMs = 100;
   /** How long each UploadPart takes to answer. */
   partDelayMs = 0;
+  /** PutObjectTagging never answers (until the request's abortSignal fires). */
+  hangTagging = false;
   readonly config = {
     requestChecksumCalculation: async () => 'WHEN_REQUIRED',
     requestHandler: undefined,
@@ -36,7 +37,10 @@ class RecordingS3 {
     endpoint: async () => ({ protocol: 'http:', hostname: 'mock', port: undefined, path: '/' }),
   };
 
-  async send(command: { constructor: { name: string }; input: Record<string, unknown> }): Promise<unknown> {
+  async send(
+    command: { constructor: { name: string }; input: Record<string, unknown> },
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<unknown> {
     const name = command.constructor.name.replace(/Command$/, '');
     const body = command.input.Body;
     this.calls.push({ name, input: command.input, ...(Buffer.isBuffer(body) && { bytes: body.length }) });
@@ -53,6 +57,13 @@ class RecordingS3 {
           });
         }
         return { ETag: `"etag-${command.input.PartNumber}"` };
+      case 'PutObjectTagging':
+        if (this.hangTagging) {
+          await new Promise((_, reject) =>
+            options.abortSignal?.addEventListener('abort', () => reject(new Error('Request aborted'))),
+          );
+        }
+        return {};
       case 'CompleteMultipartUpload':
         this.onComplete?.();
         await new Promise((resolve) => setTimeout(resolve, this.completeDelayMs));
@@ -182,30 +193,30 @@ describe('runBackup abort path (mocked S3 client)', () => {
     const result = await run(s3, {
       signal: controller.signal,
       completionGraceMs: 10_000,
-      // One part in flight, one assembled: the last ~2 MB of the 12 MB RDB wait, verified, in the
-      // stream's buffers when the deadline fires.
+      // One part in flight, one assembled: when the RDB is verified, its tail still waits in the
+      // stream buffers for S3. The deadline fires right then.
       queueSize: 1,
-      // Fires the deadline 50 ms after the replication stream ended (the verifier has checked the
-      // trailer by then), while parts are still waiting for S3.
-      interpose: () =>
-        new Transform({
-          transform(chunk: Buffer, _encoding, callback) {
-            callback(null, chunk);
-          },
-          flush(callback) {
-            setTimeout(() => {
-              callsBeforeDeadline = s3.calls.length;
-              controller.abort(new Error('deadline'));
-            }, 50);
-            callback();
-          },
-        }),
+      onVerified: () => {
+        callsBeforeDeadline = s3.calls.length;
+        controller.abort(new Error('deadline'));
+      },
     });
     expect(controller.signal.aborted).toBe(true);
     expect(result.checksum).toBe('verified');
     // The completion was sent after the deadline fired: the upload was allowed to finish.
     expect(s3.names().slice(callsBeforeDeadline)).toContain('CompleteMultipartUpload');
     expect(s3.names()).not.toContain('AbortMultipartUpload');
+  });
+
+  it('after the deadline, tagging a completed snapshot is bounded (3 s): the Lambda returns in time', async () => {
+    const s3 = new RecordingS3();
+    const controller = new AbortController();
+    s3.onComplete = () => controller.abort(new Error('deadline'));
+    s3.hangTagging = true;
+    const started = Date.now();
+    const result = await run(s3, { signal: controller.signal });
+    expect(result).toMatchObject({ checksum: 'verified', tagged: false });
+    expect(Date.now() - started).toBeLessThan(8_000);
   });
 
   it('a completion that does not answer in time: aborted, and the message says the snapshot may exist', async () => {
