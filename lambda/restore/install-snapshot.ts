@@ -17,7 +17,7 @@ import {
 import { syncDirectory, writeDurably } from './durable-fs';
 import { redisProcessesUsing } from './redis-presence';
 import { RestoreError } from './restore-error';
-import { withRestoreLock } from './restore-lock';
+import { type HeldLock, withRestoreLock } from './restore-lock';
 
 export interface InstallSnapshotOptions {
   /** The Redis data directory (`/data` in the container): holds appendonlydir/ and dump.rdb. */
@@ -76,13 +76,16 @@ export async function installSnapshot(options: InstallSnapshotOptions): Promise<
   const { dataDir, source } = options;
   if (!existsSync(dataDir)) throw new RestoreError(`data directory ${dataDir} does not exist`);
   // One restore or undo at a time, and no Redis start meanwhile (restore-lock.ts).
-  return withRestoreLock(dataDir, `restore of ${source}`, async (lockWarnings) => {
-    const result = await installLocked(options);
-    return { ...result, warnings: [...lockWarnings, ...result.warnings] };
+  return withRestoreLock(dataDir, `restore of ${source}`, async (lock) => {
+    const result = await installLocked(options, lock);
+    return { ...result, warnings: [...lock.warnings, ...result.warnings] };
   });
 }
 
-async function installLocked(options: InstallSnapshotOptions): Promise<InstallSnapshotResult> {
+async function installLocked(
+  options: InstallSnapshotOptions,
+  lock: HeldLock,
+): Promise<InstallSnapshotResult> {
   const { dataDir, source } = options;
   const now = options.now ?? new Date();
   const running = redisProcessesUsing(dataDir);
@@ -102,6 +105,7 @@ async function installLocked(options: InstallSnapshotOptions): Promise<InstallSn
   });
 
   // 2. Keep the old data: hard links, instant and without copying, in a dated folder.
+  await lock.assertHeld();
   const aofDir = join(dataDir, APPEND_DIRNAME);
   const manifestPath = join(aofDir, MANIFEST_NAME);
   const oldAofFiles = existsSync(aofDir) ? await readdir(aofDir) : [];
@@ -146,6 +150,7 @@ async function installLocked(options: InstallSnapshotOptions): Promise<InstallSn
     await writeDurably(`${manifestPath}.restore-tmp`, formatManifest(entries));
 
     // 4. The switch: one rename.
+    await lock.assertHeld();
     await rename(`${manifestPath}.restore-tmp`, manifestPath);
   } catch (error) {
     // On NFS (EFS) a rename can succeed on the server and still report an error: what counts is

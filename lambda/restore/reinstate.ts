@@ -6,7 +6,7 @@ import { APPEND_DIRNAME, MANIFEST_NAME } from './aof-manifest';
 import { syncDirectory, writeDurably } from './durable-fs';
 import { redisProcessesUsing } from './redis-presence';
 import { RestoreError } from './restore-error';
-import { withRestoreLock } from './restore-lock';
+import { type HeldLock, withRestoreLock } from './restore-lock';
 
 export interface ReinstateOptions {
   /** The Redis data directory the snapshot was installed into. */
@@ -39,6 +39,9 @@ const DUMP_NAME = 'dump.rdb';
  */
 export const UNDONE_MARKER = 'UNDONE';
 
+/** Written into the previous-data folder just before the switch back: names the set-aside folder. */
+const UNDOING_MARKER = 'UNDOING';
+
 /** The folder installSnapshot moves the old data to for a restore started at `restoreTime`. */
 export function previousDataFolder(dataDir: string, restoreTime: Date): string {
   return join(dataDir, `pre-restore-${compactTimestamp(restoreTime)}`);
@@ -64,13 +67,13 @@ export async function reinstatePreviousData(options: ReinstateOptions): Promise<
     throw new RestoreError(`cannot undo the restore: ${previousData} does not exist`);
   }
   // One restore or undo at a time, and no Redis start meanwhile (restore-lock.ts).
-  return withRestoreLock(dataDir, `undo from ${previousData}`, async (lockWarnings) => {
-    const result = await reinstateLocked(options);
-    return { ...result, warnings: [...lockWarnings, ...result.warnings] };
+  return withRestoreLock(dataDir, `undo from ${previousData}`, async (lock) => {
+    const result = await reinstateLocked(options, lock);
+    return { ...result, warnings: [...lock.warnings, ...result.warnings] };
   });
 }
 
-async function reinstateLocked(options: ReinstateOptions): Promise<ReinstateResult> {
+async function reinstateLocked(options: ReinstateOptions, lock: HeldLock): Promise<ReinstateResult> {
   const { dataDir, previousData } = options;
   const now = options.now ?? new Date();
   const marker = join(previousData, UNDONE_MARKER);
@@ -97,6 +100,20 @@ async function reinstateLocked(options: ReinstateOptions): Promise<ReinstateResu
   const currentManifest = await readIfExists(manifestPath);
   const previousDump = join(previousData, DUMP_NAME);
   const hadDump = existsSync(previousDump);
+
+  // An earlier undo that switched back and stopped before tidying up: finish its tidy-up.
+  const undoing = join(previousData, UNDOING_MARKER);
+  if (currentManifest === previousManifest && existsSync(undoing)) {
+    const setAside = (await readFile(undoing, 'utf8')).trim();
+    const finished = await finishUndo({ dataDir, previousData, setAside, previousFiles, hadDump, now });
+    return {
+      ...finished,
+      warnings: [
+        'an earlier undo had switched back and stopped before tidying up: finished it',
+        ...finished.warnings,
+      ],
+    };
+  }
 
   // 1. The install never switched: what Redis loads is still the previous data.
   if (currentManifest === previousManifest) {
@@ -135,6 +152,8 @@ async function reinstateLocked(options: ReinstateOptions): Promise<ReinstateResu
     }
 
     // 4. The switch.
+    await lock.assertHeld();
+    await writeDurably(undoing, `${setAside}\n`);
     if (previousManifest !== undefined) {
       const temp = `${manifestPath}.reinstate-tmp`;
       await writeDurably(temp, previousManifest);
@@ -156,10 +175,30 @@ async function reinstateLocked(options: ReinstateOptions): Promise<ReinstateResu
   }
 
   // 5. dump.rdb and the restored files' names (their data lives on in setAside).
+  return finishUndo({ dataDir, previousData, setAside, previousFiles, hadDump, now });
+}
+
+/**
+ * Step 5 of the undo, after the switch: marks the folder UNDONE, puts dump.rdb back and removes the
+ * restored files' names from appendonlydir (their data lives on in `setAside`). Safe to repeat.
+ */
+async function finishUndo(args: {
+  dataDir: string;
+  previousData: string;
+  setAside: string;
+  previousFiles: readonly string[];
+  hadDump: boolean;
+  now: Date;
+}): Promise<ReinstateResult> {
+  const { dataDir, previousData, setAside, previousFiles, hadDump, now } = args;
+  const aofDir = join(dataDir, APPEND_DIRNAME);
+  const currentDump = join(dataDir, DUMP_NAME);
+  const previousDump = join(previousData, DUMP_NAME);
   const warnings: string[] = [];
-  await writeDurably(marker, `at ${now.toISOString()}, the restored data set aside in ${setAside}\n`).catch(
-    (error: Error) => warnings.push(`could not mark ${previousData} as undone: ${error.message}`),
-  );
+  await writeDurably(
+    join(previousData, UNDONE_MARKER),
+    `at ${now.toISOString()}, the restored data set aside in ${setAside}\n`,
+  ).catch((error: Error) => warnings.push(`could not mark ${previousData} as undone: ${error.message}`));
   await syncDirectory(aofDir).catch((error: Error) =>
     warnings.push(`the previous data is back, but fsync of ${aofDir} failed: ${error.message}`),
   );
@@ -177,9 +216,11 @@ async function reinstateLocked(options: ReinstateOptions): Promise<ReinstateResu
     await tidy(`remove ${currentDump}`, () => rm(currentDump, { force: true }));
   }
   const keep = new Set(previousFiles);
-  for (const file of currentFiles.filter((name) => !keep.has(name))) {
+  const present = existsSync(aofDir) ? await readdir(aofDir) : [];
+  for (const file of present.filter((name) => !keep.has(name))) {
     await tidy(`remove ${join(aofDir, file)}`, () => rm(join(aofDir, file), { force: true }));
   }
+  await rm(join(previousData, UNDOING_MARKER), { force: true }).catch(() => undefined);
   await syncDirectory(dataDir).catch(() => undefined);
   return { reinstated: true, previousData, setAside, warnings };
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { link, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RestoreError } from './restore-error';
 
 /** The lock file a restore holds in the data directory; the entrypoint will not start Redis while it is fresh. */
@@ -16,21 +17,34 @@ export const RESTORE_LOCK_HEARTBEAT_MS = 20_000;
  */
 export const RESTORE_LOCK_STALE_MS = 120_000;
 
+/** A takeover waits this long, then checks that its own lock is the one that stayed. */
+const TAKEOVER_SETTLE_MS = 1_000;
+/** A takeover whose check and replace took longer than this cannot trust its check: it gives up. */
+const TAKEOVER_WINDOW_MS = 300;
+
+/** What the work gets: warnings to report, and a check to run before each irreversible step. */
+export interface HeldLock {
+  readonly warnings: string[];
+  /** Throws a RestoreError when the lock is no longer this holder's (it stalled and was taken over). */
+  assertHeld(): Promise<void>;
+}
+
 /**
  * Runs `work` holding `<dataDir>/.restore.lock`, created exclusively (O_EXCL, which NFSv4 and so
  * EFS honour): one restore or undo at a time per data directory, and no Redis start meanwhile
  * (the entrypoint refuses while the lock is fresh). The holder touches it every 20 s; a lock left
- * untouched for 2 minutes (its holder died) is taken over with a warning.
+ * untouched for 2 minutes (its holder died) may be taken over.
  *
- * The lock file carries a random token: the holder touches and removes it only while the token is
- * still its own, so a holder that was taken over cannot remove its successor's lock. A takeover
- * moves the stale file aside by rename and checks it moved the very file it judged stale (same
- * inode): of two contenders, the second puts back what it moved, and refuses.
+ * The lock carries a random token: the holder touches and removes it only while the token is its
+ * own, and `assertHeld()` lets the work stop before an irreversible step if it lost the lock. A
+ * takeover never deletes: it renames its own lock file over the stale one (so a lock always
+ * exists), right after checking it is still stale, then waits a second and proceeds only if its
+ * token is the one that stayed; of contenders that all judged the lock stale, one wins.
  */
 export async function withRestoreLock<T>(
   dataDir: string,
   what: string,
-  work: (warnings: string[]) => Promise<T>,
+  work: (lock: HeldLock) => Promise<T>,
   {
     now = Date.now,
     heartbeatMs = RESTORE_LOCK_HEARTBEAT_MS,
@@ -40,12 +54,8 @@ export async function withRestoreLock<T>(
   const warnings: string[] = [];
   const token = randomUUID();
   const holder = `${what} by pid ${process.pid} on ${hostname()} since ${new Date(now()).toISOString()} [${token}]\n`;
-  if (!(await createLock(path, holder))) {
-    const takenOver = await takeOverIfStale(path, dataDir, now);
-    warnings.push(takenOver);
-    if (!(await createLock(path, holder)))
-      throw busy(path, dataDir, 'another restore took the lock over first');
-  }
+  if (!(await createLock(path, holder)))
+    warnings.push(await takeOverIfStale(path, dataDir, holder, token, now));
   const ours = async () => (await readFile(path, 'utf8').catch(() => '')).includes(token);
   const heartbeat = setInterval(() => {
     const at = new Date(now());
@@ -54,8 +64,18 @@ export async function withRestoreLock<T>(
       .catch(() => {});
   }, heartbeatMs);
   heartbeat.unref();
+  const held: HeldLock = {
+    warnings,
+    async assertHeld() {
+      if (!(await ours())) {
+        throw new RestoreError(
+          `lost ${path} (this ${what} stalled and another restore took the lock over): stopping before changing anything more`,
+        );
+      }
+    },
+  };
   try {
-    return await work(warnings);
+    return await work(held);
   } finally {
     clearInterval(heartbeat);
     // A failed release changes nothing the work did: the leftover lock goes stale in 120 s.
@@ -84,28 +104,38 @@ async function createLock(path: string, holder: string): Promise<boolean> {
   return true;
 }
 
-/** Moves a stale lock aside and returns the warning to report; throws when the lock is alive. */
-async function takeOverIfStale(path: string, dataDir: string, now: () => number): Promise<string> {
+/** Takes a stale lock over (see withRestoreLock) and returns the warning to report; throws when it cannot. */
+async function takeOverIfStale(
+  path: string,
+  dataDir: string,
+  holder: string,
+  token: string,
+  now: () => number,
+): Promise<string> {
   const judged = await stat(path).catch(() => undefined);
-  if (judged === undefined) return `${path} went away while it was checked`;
-  const ageMs = now() - judged.mtimeMs;
   const owner = (await readFile(path, 'utf8').catch(() => '')).trim() || 'unknown';
-  if (ageMs < RESTORE_LOCK_STALE_MS) throw busy(path, dataDir, owner);
-  const aside = `${path}.stale-${randomUUID()}`;
+  if (judged === undefined || now() - judged.mtimeMs < RESTORE_LOCK_STALE_MS)
+    throw busy(path, dataDir, owner);
+  const mine = `${path}.${token}`;
+  if (!(await createLock(mine, holder))) throw busy(path, dataDir, owner);
   try {
-    await rename(path, aside);
-  } catch {
-    throw busy(path, dataDir, 'another restore took the stale lock over first');
+    const checkedAt = performance.now();
+    const again = await stat(path).catch(() => undefined);
+    if (again === undefined || now() - again.mtimeMs < RESTORE_LOCK_STALE_MS) {
+      throw busy(path, dataDir, 'another restore took the stale lock over first');
+    }
+    await rename(mine, path);
+    const tookMs = performance.now() - checkedAt;
+    await sleep(TAKEOVER_SETTLE_MS);
+    const stayed = (await readFile(path, 'utf8').catch(() => '')).includes(token);
+    if (!stayed || tookMs > TAKEOVER_WINDOW_MS) {
+      if (stayed) await rm(path, { force: true });
+      throw busy(path, dataDir, 'another restore took the stale lock over at the same time; retry');
+    }
+  } finally {
+    await rm(mine, { force: true });
   }
-  const moved = await stat(aside);
-  if (moved.ino !== judged.ino || moved.dev !== judged.dev) {
-    // Another contender had already replaced the stale lock with its own: put that one back.
-    await link(aside, path).catch(() => {});
-    await rm(aside, { force: true });
-    throw busy(path, dataDir, 'another restore took the stale lock over first');
-  }
-  await rm(aside, { force: true });
-  return `took over a stale ${path} (no heartbeat for ${Math.round(ageMs / 1000)} s: ${owner})`;
+  return `took over a stale ${path} (no heartbeat for ${Math.round((now() - judged.mtimeMs) / 1000)} s: ${owner})`;
 }
 
 function busy(path: string, dataDir: string, owner: string): RestoreError {

@@ -208,7 +208,8 @@ describe('installSnapshot: the restore install step', () => {
     }
     const first = installSnapshot({ dataDir: dir, snapshot: Readable.from(slowSnapshot()), source: 'first' });
     const lock = join(dir, '.restore.lock');
-    for (let waited = 0; !existsSync(lock) && waited < 5_000; waited += 10) await sleep(10);
+    const holder = () => (existsSync(lock) ? readFileSync(lock, 'utf8') : '');
+    for (let waited = 0; holder() === '' && waited < 5_000; waited += 10) await sleep(10);
     expect(readFileSync(lock, 'utf8')).toMatch(/^restore of first by pid \d+ on .* since \d{4}-/);
 
     await expect(

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, linkSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { installSnapshot, RestoreError } from '../../../lambda/restore/install-snapshot';
@@ -125,6 +125,26 @@ describe('reinstatePreviousData: undoing a restore', () => {
     const after = await scratch.redis(dir);
     expect(await after.client().get('written-after-undo')).toBe('yes');
     expect(await after.client().get('after-rewrite')).toBe('yes');
+  });
+
+  it('finishes an undo that switched back and stopped before tidying up (a retry after a crash)', async () => {
+    const dir = await scratch.oldDataDir(10);
+    const installed = await install(dir);
+    const first = await reinstatePreviousData({ dataDir: dir, previousData: installed.previousData });
+    // As if the first undo had died right after its switch: no UNDONE yet, the restored names still there.
+    const setAside = first.setAside as string;
+    rmSync(join(installed.previousData, 'UNDONE'));
+    writeFileSync(join(installed.previousData, 'UNDOING'), `${setAside}\n`);
+    for (const file of readdirSync(join(setAside, 'appendonlydir')).filter((name) => name.includes('.2.')))
+      linkSync(join(setAside, 'appendonlydir', file), join(dir, 'appendonlydir', file));
+
+    const retry = await reinstatePreviousData({ dataDir: dir, previousData: installed.previousData });
+    expect(retry).toMatchObject({ reinstated: true, setAside });
+    expect(retry.warnings[0]).toMatch(/earlier undo had switched back and stopped before tidying up/);
+    expect(readdirSync(join(dir, 'appendonlydir')).filter((name) => name.includes('.2.'))).toEqual([]);
+    expect(existsSync(join(installed.previousData, 'UNDONE'))).toBe(true);
+    const redis = await scratch.redis(dir);
+    expect(await redis.client().dbsize()).toBe(10);
   });
 
   it('restores "no data" when the old directory had only a dump.rdb (Redis with appendonly yes ignores it)', async () => {

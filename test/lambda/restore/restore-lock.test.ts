@@ -35,8 +35,8 @@ describe('withRestoreLock', () => {
     expect(existsSync(lock)).toBe(false);
   });
 
-  it('of two contenders for a stale lock, exactly one gets in (20 rounds)', async () => {
-    for (let round = 0; round < 20; round++) {
+  it('of two contenders for a stale lock, exactly one gets in (6 rounds), and a lock always exists', async () => {
+    for (let round = 0; round < 6; round++) {
       const lock = join(dir, '.restore.lock');
       writeFileSync(lock, 'restore of s3://b/k by pid 7 on a-dead-lambda\n');
       const old = new Date(Date.now() - 150_000);
@@ -51,7 +51,7 @@ describe('withRestoreLock', () => {
       };
       const results = await Promise.allSettled([
         withRestoreLock(dir, 'undo A', work),
-        sleep(round % 4).then(() => withRestoreLock(dir, 'undo B', work)),
+        sleep(round * 5).then(() => withRestoreLock(dir, 'undo B', work)),
       ]);
       expect(most).toBe(1);
       expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
@@ -59,25 +59,31 @@ describe('withRestoreLock', () => {
     }
   });
 
-  it('a holder that was taken over (it stalled) does not remove its successor’s lock', async () => {
+  it('a holder that was taken over (it stalled) is told so, and does not remove its successor’s lock', async () => {
     const lock = join(dir, '.restore.lock');
     let successor: Promise<void> = Promise.resolve();
     let lockWhileSuccessorWorks = false;
+    let told: unknown;
     await withRestoreLock(
       dir,
       'restore that stalls',
-      async () => {
+      async (held) => {
         const old = new Date(Date.now() - 150_000);
         utimesSync(lock, old, old); // six missed heartbeats
         successor = withRestoreLock(dir, 'undo', async () => {
           await sleep(200);
           lockWhileSuccessorWorks = existsSync(lock);
         });
-        await sleep(50);
+        await sleep(1_300); // the successor's takeover settles meanwhile
+        told = await held.assertHeld().catch((error: unknown) => error);
       },
       { heartbeatMs: 1_000_000 },
     );
     await successor;
+    expect(told).toBeInstanceOf(RestoreError);
+    expect((told as Error).message).toMatch(
+      /lost .*\.restore\.lock .*stopping before changing anything more/,
+    );
     expect(lockWhileSuccessorWorks).toBe(true);
   });
 
