@@ -178,7 +178,14 @@ async function installLocked(
     ...oldAofFiles.filter((file) => !keep.has(file)).map((file) => join(aofDir, file)),
     ...(hadDump ? [join(dataDir, DUMP_NAME)] : []),
   ];
-  for (const file of leftovers) {
+  // If this install stalled and another restore took the directory over meanwhile, its files are
+  // not ours to tidy: the switch happened, the old names are left as they are.
+  const lost = await lock.assertHeld().then(
+    () => undefined,
+    (error: Error) => error.message,
+  );
+  if (lost !== undefined) warnings.push(`left the tidy-up undone: ${lost}`);
+  for (const file of lost === undefined ? leftovers : []) {
     await rm(file, { force: true }).catch((error: Error) =>
       warnings.push(`could not remove ${file}: ${error.message}`),
     );

@@ -105,7 +105,7 @@ async function reinstateLocked(options: ReinstateOptions, lock: HeldLock): Promi
   const undoing = join(previousData, UNDOING_MARKER);
   if (currentManifest === previousManifest && existsSync(undoing)) {
     const setAside = (await readFile(undoing, 'utf8')).trim();
-    const finished = await finishUndo({ dataDir, previousData, setAside, previousFiles, hadDump, now });
+    const finished = await finishUndo({ dataDir, previousData, setAside, previousFiles, hadDump, now, lock });
     return {
       ...finished,
       warnings: [
@@ -175,7 +175,7 @@ async function reinstateLocked(options: ReinstateOptions, lock: HeldLock): Promi
   }
 
   // 5. dump.rdb and the restored files' names (their data lives on in setAside).
-  return finishUndo({ dataDir, previousData, setAside, previousFiles, hadDump, now });
+  return finishUndo({ dataDir, previousData, setAside, previousFiles, hadDump, now, lock });
 }
 
 /**
@@ -189,8 +189,9 @@ async function finishUndo(args: {
   previousFiles: readonly string[];
   hadDump: boolean;
   now: Date;
+  lock: HeldLock;
 }): Promise<ReinstateResult> {
-  const { dataDir, previousData, setAside, previousFiles, hadDump, now } = args;
+  const { dataDir, previousData, setAside, previousFiles, hadDump, now, lock } = args;
   const aofDir = join(dataDir, APPEND_DIRNAME);
   const currentDump = join(dataDir, DUMP_NAME);
   const previousDump = join(previousData, DUMP_NAME);
@@ -205,6 +206,20 @@ async function finishUndo(args: {
   const tidy = async (what: string, action: () => Promise<unknown>) => {
     await action().catch((error: Error) => warnings.push(`could not ${what}: ${error.message}`));
   };
+  // If this undo stalled and another restore took the directory over meanwhile, its files are
+  // not ours to tidy: the switch back happened, the rest is left as it is.
+  const lost = await lock.assertHeld().then(
+    () => undefined,
+    (error: Error) => error.message,
+  );
+  if (lost !== undefined) {
+    return {
+      reinstated: true,
+      previousData,
+      setAside,
+      warnings: [...warnings, `left the tidy-up undone: ${lost}`],
+    };
+  }
   if (hadDump) {
     const temp = join(dataDir, `.${DUMP_NAME}.reinstate-tmp`);
     await tidy(`put back ${DUMP_NAME}`, async () => {
@@ -215,9 +230,12 @@ async function finishUndo(args: {
   } else {
     await tidy(`remove ${currentDump}`, () => rm(currentDump, { force: true }));
   }
+  // Only the restored files' names: those this undo set aside (and that the previous data does
+  // not use under the same name).
   const keep = new Set(previousFiles);
-  const present = existsSync(aofDir) ? await readdir(aofDir) : [];
-  for (const file of present.filter((name) => !keep.has(name))) {
+  const setAsideAof = join(setAside, APPEND_DIRNAME);
+  const restored = existsSync(setAsideAof) ? await readdir(setAsideAof) : [];
+  for (const file of restored.filter((name) => !keep.has(name))) {
     await tidy(`remove ${join(aofDir, file)}`, () => rm(join(aofDir, file), { force: true }));
   }
   await rm(join(previousData, UNDOING_MARKER), { force: true }).catch(() => undefined);
