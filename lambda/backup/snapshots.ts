@@ -12,6 +12,8 @@ export interface ListSnapshotsOptions {
   readonly limit?: number;
   /** Read each snapshot's metadata (HeadObject: keys, versions). @default true */
   readonly withMetadata?: boolean;
+  /** Keys per ListObjectsV2 page. @default 1000 (S3's maximum) */
+  readonly pageSize?: number;
 }
 
 export interface SnapshotInfo {
@@ -42,6 +44,7 @@ export async function listSnapshots(options: ListSnapshotsOptions): Promise<Snap
       new ListObjectsV2Command({
         Bucket: options.bucket,
         ...(listPrefix !== '' && { Prefix: `${listPrefix}/` }),
+        ...(options.pageSize !== undefined && { MaxKeys: options.pageSize }),
         ...(token !== undefined && { ContinuationToken: token }),
       }),
     );

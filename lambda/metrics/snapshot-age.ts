@@ -1,6 +1,6 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { parseSnapshotKey } from '../backup/snapshot-key';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { listSnapshots } from '../backup/snapshots';
 import { METRIC } from '../shared/metric-names';
 import { type MetricsLogger, publishPoints } from './collect';
 
@@ -34,7 +34,15 @@ export async function newestSnapshotAge(options: SnapshotAgeOptions): Promise<Sn
   const { now, lookbackHours } = options;
   const oldest = new Date(now.getTime() - lookbackHours * 3_600_000);
   for (const month of monthsBetween(oldest, now)) {
-    const newest = await newestIn(options, `${options.stagePrefix}${month}/`);
+    // One month folder, newest snapshot only (no metadata reads).
+    const [newest] = await listSnapshots({
+      s3: options.s3,
+      bucket: options.bucket,
+      prefix: `${options.stagePrefix}${month}`,
+      limit: 1,
+      withMetadata: false,
+      ...(options.pageSize !== undefined && { pageSize: options.pageSize }),
+    });
     if (newest === undefined) continue;
     const hours = Math.max(0, (now.getTime() - newest.time.getTime()) / 3_600_000);
     return hours > lookbackHours ? { hours: lookbackHours } : { hours, key: newest.key };
@@ -57,36 +65,6 @@ function monthsBetween(oldest: Date, now: Date): string[] {
     }
   }
   return months;
-}
-
-async function newestIn(
-  options: SnapshotAgeOptions,
-  prefix: string,
-): Promise<{ key: string; time: Date } | undefined> {
-  let newest: { key: string; time: Date } | undefined;
-  // Pages follow each other by StartAfter (the last key seen), which every S3-compatible server
-  // implements; s3rver's continuation tokens need DES, which Node's OpenSSL 3 no longer offers.
-  let startAfter: string | undefined;
-  let truncated = true;
-  while (truncated) {
-    const page = await options.s3.send(
-      new ListObjectsV2Command({
-        Bucket: options.bucket,
-        Prefix: prefix,
-        ...(options.pageSize !== undefined && { MaxKeys: options.pageSize }),
-        ...(startAfter !== undefined && { StartAfter: startAfter }),
-      }),
-    );
-    const keys = (page.Contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [object.Key]));
-    for (const key of keys) {
-      const parsed = parseSnapshotKey(key);
-      if (parsed !== undefined && (newest === undefined || parsed.time > newest.time))
-        newest = { key, time: parsed.time };
-    }
-    startAfter = keys.at(-1);
-    truncated = page.IsTruncated === true && startAfter !== undefined;
-  }
-  return newest;
 }
 
 export interface PublishSnapshotAgeDeps extends Omit<SnapshotAgeOptions, 'now'> {

@@ -180,10 +180,7 @@ async function installLocked(
   ];
   // If this install stalled and another restore took the directory over meanwhile, its files are
   // not ours to tidy: the switch happened, the old names are left as they are.
-  const lost = await lock.assertHeld().then(
-    () => undefined,
-    (error: Error) => error.message,
-  );
+  const lost = await lock.lost();
   if (lost !== undefined) warnings.push(`left the tidy-up undone: ${lost}`);
   for (const file of lost === undefined ? leftovers : []) {
     await rm(file, { force: true }).catch((error: Error) =>

@@ -208,10 +208,7 @@ async function finishUndo(args: {
   };
   // If this undo stalled and another restore took the directory over meanwhile, its files are
   // not ours to tidy: the switch back happened, the rest is left as it is.
-  const lost = await lock.assertHeld().then(
-    () => undefined,
-    (error: Error) => error.message,
-  );
+  const lost = await lock.lost();
   if (lost !== undefined) {
     return {
       reinstated: true,

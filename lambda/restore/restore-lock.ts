@@ -25,7 +25,9 @@ const TAKEOVER_WINDOW_MS = 300;
 /** What the work gets: warnings to report, and a check to run before each irreversible step. */
 export interface HeldLock {
   readonly warnings: string[];
-  /** Throws a RestoreError when the lock is no longer this holder's (it stalled and was taken over). */
+  /** Why the lock is no longer this holder's (it stalled and was taken over), or undefined while it holds it. */
+  lost(): Promise<string | undefined>;
+  /** Throws a RestoreError with that reason when the lock was lost. */
   assertHeld(): Promise<void>;
 }
 
@@ -66,12 +68,14 @@ export async function withRestoreLock<T>(
   heartbeat.unref();
   const held: HeldLock = {
     warnings,
+    async lost() {
+      return (await ours())
+        ? undefined
+        : `lost ${path} (this ${what} stalled and another restore took the lock over): stopping before changing anything more`;
+    },
     async assertHeld() {
-      if (!(await ours())) {
-        throw new RestoreError(
-          `lost ${path} (this ${what} stalled and another restore took the lock over): stopping before changing anything more`,
-        );
-      }
+      const reason = await held.lost();
+      if (reason !== undefined) throw new RestoreError(reason);
     },
   };
   try {

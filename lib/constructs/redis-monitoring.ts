@@ -473,7 +473,7 @@ export class RedisMonitoring extends Construct {
         treatMissingData: NOT_BREACHING,
       },
     );
-    const missingHours = this.props.backupIntervalHours + monitoring.backupAlarmMarginHours;
+    const missingHours = missingBackupHours(this.props);
     const missingDescription = `no backup succeeded for ${missingHours} hours (interval ${this.props.backupIntervalHours} h + ${monitoring.backupAlarmMarginHours} h): failing, or the schedule stopped.`;
     const backupMissing =
       missingHours <= MAX_ALARM_WINDOW_HOURS
@@ -634,7 +634,7 @@ export class RedisMonitoring extends Construct {
           right: [m(METRIC.LatestSnapshotAgeHours, 'Maximum', Duration.hours(1))],
           rightAnnotations: [
             {
-              value: this.props.backupIntervalHours + monitoring.backupAlarmMarginHours,
+              value: missingBackupHours(this.props),
               label: 'backup-missing',
             },
           ],
@@ -661,12 +661,17 @@ export class RedisMonitoring extends Construct {
   }
 }
 
+type BackupTiming = Pick<RedisMonitoringProps, 'backupIntervalHours' | 'monitoring'>;
+
+/** Hours without a backup after which backup-missing fires: the interval plus the margin. */
+function missingBackupHours(props: BackupTiming): number {
+  return props.backupIntervalHours + props.monitoring.backupAlarmMarginHours;
+}
+
 /**
  * How far back the metrics function looks for the newest snapshot: a day beyond the
  * missing-backup threshold, so "none found" always reads as older than the threshold.
  */
-export function snapshotLookbackHours(
-  props: Pick<RedisMonitoringProps, 'backupIntervalHours' | 'monitoring'>,
-): number {
-  return props.backupIntervalHours + props.monitoring.backupAlarmMarginHours + 24;
+function snapshotLookbackHours(props: BackupTiming): number {
+  return missingBackupHours(props) + 24;
 }

@@ -36,6 +36,22 @@ afterAll(() => {
   custom?.cleanup();
 });
 
+/** What an alarm watches and when it fires, in the terms the expectations use. */
+function alarmShape(properties: Json): Json {
+  return {
+    metric: properties.MetricName,
+    namespace: properties.Namespace,
+    dimensions: dimensions(properties),
+    statistic: properties.Statistic,
+    period: properties.Period,
+    threshold: properties.Threshold,
+    comparison: properties.ComparisonOperator,
+    evaluationPeriods: properties.EvaluationPeriods,
+    datapointsToAlarm: properties.DatapointsToAlarm,
+    missing: properties.TreatMissingData,
+  };
+}
+
 /** The properties of the alarm with this name. */
 function alarm(template: Template, name: string): Json {
   const found = Object.values(
@@ -230,18 +246,7 @@ describe.each(STAGES)('%s/Redis monitoring', (stageName) => {
       (meaning) => {
         const expected = (EXPECTED[meaning] as () => ExpectedAlarm)();
         const properties = alarm(template, `emailclient-redis-${env}-${meaning}`);
-        expect({
-          metric: properties.MetricName,
-          namespace: properties.Namespace,
-          dimensions: dimensions(properties),
-          statistic: properties.Statistic,
-          period: properties.Period,
-          threshold: properties.Threshold,
-          comparison: properties.ComparisonOperator,
-          evaluationPeriods: properties.EvaluationPeriods,
-          datapointsToAlarm: properties.DatapointsToAlarm,
-          missing: properties.TreatMissingData,
-        }).toEqual(expected);
+        expect(alarmShape(properties)).toEqual(expected);
         const topic = { Ref: logicalId(stack.monitoring.topic) };
         expect(properties.AlarmActions).toEqual([topic]);
         expect(properties.OKActions).toEqual([topic]);
@@ -583,17 +588,7 @@ describe('a stage with every monitoring option set (and weekly backups)', () => 
 
   it('alarms on a missing weekly backup from the newest snapshot age (beyond CloudWatch’s 7 days of look-back)', () => {
     const properties = alarm(template, 'emailclient-redis-qa-backup-missing');
-    expect({
-      metric: properties.MetricName,
-      namespace: properties.Namespace,
-      dimensions: dimensions(properties),
-      statistic: properties.Statistic,
-      period: properties.Period,
-      threshold: properties.Threshold,
-      comparison: properties.ComparisonOperator,
-      evaluationPeriods: properties.EvaluationPeriods,
-      missing: properties.TreatMissingData,
-    }).toEqual({
+    expect(alarmShape(properties)).toEqual({
       metric: 'LatestSnapshotAgeHours',
       namespace: 'EmailPlatform/Redis',
       dimensions: { service: 'redis-metrics', Stage: 'qa' },
