@@ -78,6 +78,16 @@ export interface RedisServiceProps {
  *
  * Later constructs (backup, monitoring, restore) get everything they need from the public fields.
  */
+/**
+ * Writable, task-scoped folders beside a read-only root: ECS Exec's agent state and logs, and /tmp.
+ * Fargate keeps them on the task's ephemeral storage; they vanish with the task.
+ */
+const SCRATCH_VOLUMES: ReadonlyArray<readonly [string, string]> = [
+  ['exec-agent-state', '/var/lib/amazon'],
+  ['exec-agent-logs', '/var/log/amazon'],
+  ['tmp', '/tmp'],
+];
+
 export class RedisService extends Construct implements RedisEndpoint {
   /** The VPC. */
   public readonly vpc: ec2.IVpc;
@@ -207,8 +217,10 @@ export class RedisService extends Construct implements RedisEndpoint {
       },
       stopTimeout: Duration.seconds(120),
       linuxParameters: new ecs.LinuxParameters(this, 'LinuxParameters', { initProcessEnabled: true }),
-      // ECS Exec does not work with a read-only root file system (its agent writes inside the container).
-      readonlyRootFilesystem: false,
+      // Nothing in the image can be changed at run time: Redis writes only to /data. ECS Exec's agent
+      // writes its state and logs inside the container, so those folders (and /tmp, for the shell an
+      // operator opens) are task-scoped scratch volumes (the workaround of aws/containers-roadmap#1359).
+      readonlyRootFilesystem: true,
       logging: ecs.LogDrivers.awsLogs({
         logGroup: this.logGroup,
         streamPrefix: 'redis',
@@ -218,6 +230,10 @@ export class RedisService extends Construct implements RedisEndpoint {
       }),
     });
     this.container.addMountPoints({ containerPath: '/data', sourceVolume: volumeName, readOnly: false });
+    for (const [name, containerPath] of SCRATCH_VOLUMES) {
+      this.taskDefinition.addVolume({ name });
+      this.container.addMountPoints({ containerPath, sourceVolume: name, readOnly: false });
+    }
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
       reason:

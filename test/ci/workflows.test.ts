@@ -55,10 +55,25 @@ describe('pipeline.yml: synth once, promote the same assembly dev -> staging -> 
     expect(check).toContain('run: bash .ci/run');
     expect(check).toContain('run: npx cdk synth --quiet --output cdk.out');
     const ciRun = readFileSync(join(WORKFLOWS, '..', '..', '.ci', 'run'), 'utf8');
-    for (const step of ['npm ci', 'npm run lint', 'npm run typecheck', 'npm test'])
+    for (const step of [
+      'bash .ci/prepare-machine',
+      'npm ci',
+      'npm run lint',
+      'npm run typecheck',
+      'npm run check:engine',
+      'npm test',
+    ])
       expect(ciRun).toContain(step);
-    for (const tool of ['redis-server', 'redis-tools', 'shellcheck', 'docker-compose', 'busybox']) {
-      expect(ciRun).toContain(`needed+=(${tool})`);
+    const prepare = readFileSync(join(WORKFLOWS, '..', '..', '.ci', 'prepare-machine'), 'utf8');
+    for (const tool of [
+      'redis-server',
+      'redis-tools',
+      'shellcheck',
+      'docker-compose',
+      'docker.io',
+      'debootstrap',
+    ]) {
+      expect(prepare).toContain(`needed+=(${tool})`);
     }
   });
 

@@ -133,11 +133,11 @@ describe('no password on a command line, in the logs or in the environment of Re
   });
 });
 
-// The image is alpine: its /bin/sh is busybox ash, not the dash or bash of a developer machine.
-describe('under busybox sh (the alpine image shell)', () => {
+// The image's /bin/sh is Debian's dash: run the scripts under dash, whatever this machine's sh is.
+describe("under dash (the image's /bin/sh)", () => {
   it('starts Redis with the rendered settings and ACL users', async () => {
     const redis = await RedisProcess.start({
-      entrypointShell: ['busybox', 'sh'],
+      entrypointShell: ['dash'],
       env: { REDIS_MAXMEMORY: '256mb' },
     });
     try {
@@ -150,7 +150,7 @@ describe('under busybox sh (the alpine image shell)', () => {
   });
 
   it('refuses a bad policy with the same message', () => {
-    const result = spawnSync('busybox', ['sh', ENTRYPOINT], {
+    const result = spawnSync('dash', [ENTRYPOINT], {
       env: { PATH: process.env.PATH, REDIS_PASSWORD: PASSWORDS.default, REDIS_MAXMEMORY_POLICY: 'lru' },
       encoding: 'utf8',
     });

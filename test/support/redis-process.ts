@@ -28,8 +28,8 @@ export interface StartOptions {
   /** Reuse a port (to restart on the same address). @default a free port */
   readonly port?: number;
   /**
-   * Run entrypoint.sh directly with this shell command (e.g. `['busybox', 'sh']`, the alpine
-   * image's shell) instead of through `npm run redis:local`'s script. @default via redis-local.sh
+   * Run entrypoint.sh directly with this shell command (e.g. `['dash']`, the image's
+   * /bin/sh) instead of through `npm run redis:local`'s script. @default via redis-local.sh
    */
   readonly entrypointShell?: readonly string[];
   /** Called with everything the process prints, as it prints it (before it is ready, too). */

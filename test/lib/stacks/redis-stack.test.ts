@@ -130,7 +130,7 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
 
     it('mounts the access point at /data with transit encryption and IAM authorization', () => {
       template.hasResourceProperties('AWS::ECS::TaskDefinition', {
-        Volumes: [
+        Volumes: Match.arrayWith([
           {
             Name: 'data',
             EFSVolumeConfiguration: {
@@ -142,13 +142,31 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
               },
             },
           },
-        ],
+        ]),
         ContainerDefinitions: [
           Match.objectLike({
-            MountPoints: [{ ContainerPath: '/data', SourceVolume: 'data', ReadOnly: false }],
+            MountPoints: [
+              { ContainerPath: '/data', SourceVolume: 'data', ReadOnly: false },
+              { ContainerPath: '/var/lib/amazon', SourceVolume: 'exec-agent-state', ReadOnly: false },
+              { ContainerPath: '/var/log/amazon', SourceVolume: 'exec-agent-logs', ReadOnly: false },
+              { ContainerPath: '/tmp', SourceVolume: 'tmp', ReadOnly: false },
+            ],
           }),
         ],
       });
+    });
+
+    it('runs Redis on a read-only root: only /data (EFS) and task-scoped scratch folders are writable', () => {
+      const [taskDefinition] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
+      const [container] = taskDefinition?.Properties.ContainerDefinitions ?? [];
+      expect(container.ReadonlyRootFilesystem).toBe(true);
+      // The scratch volumes are Fargate task storage: no host path, no EFS, gone with the task.
+      const volumes = taskDefinition?.Properties.Volumes as Json[];
+      expect(volumes.filter((volume) => volume.Name !== 'data')).toEqual([
+        { Name: 'exec-agent-state' },
+        { Name: 'exec-agent-logs' },
+        { Name: 'tmp' },
+      ]);
     });
 
     it('lets the task role mount and write only through the access point', () => {

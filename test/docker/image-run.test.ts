@@ -1,0 +1,126 @@
+import {
+  buildImage,
+  connect,
+  docker,
+  dockerOk,
+  publishedPort,
+  removeAll,
+  TEST_IMAGE,
+  uniqueName,
+  waitForHealth,
+} from '../support/docker';
+import { PASSWORDS } from '../support/redis-process';
+
+// The real image under Docker, as ECS runs it: read-only root, /data a volume, production env.
+// Health checks every second here (the image's 30 s would make each test wait minutes); the
+// command and its verdicts are the image's own.
+const FAST_HEALTH = ['--health-interval', '1s', '--health-start-period', '0s', '--health-retries', '2'];
+
+describe('the image under Docker', () => {
+  const containers: string[] = [];
+  const volumes: string[] = [];
+
+  beforeAll(() => {
+    buildImage();
+  }, 600_000);
+  afterAll(() => removeAll(containers, volumes));
+
+  function run(name: string, volume: string, env: Record<string, string>, extra: string[] = []) {
+    containers.push(name);
+    if (!volumes.includes(volume)) volumes.push(volume);
+    const envArgs = Object.entries(env).flatMap(([key, value]) => ['-e', `${key}=${value}`]);
+    return docker([
+      'run',
+      '--name',
+      name,
+      '--read-only',
+      '-v',
+      `${volume}:/data`,
+      '-p',
+      '127.0.0.1::6379',
+      ...envArgs,
+      ...extra,
+      TEST_IMAGE,
+    ]);
+  }
+
+  it('reaches healthy as 999:1000 on a read-only root, writing only to /data', async () => {
+    const name = uniqueName('healthy');
+    const volume = uniqueName('data');
+    expect(run(name, volume, { REDIS_PASSWORD: PASSWORDS.default }, ['-d', ...FAST_HEALTH]).status).toBe(0);
+    await waitForHealth(name, 'healthy');
+
+    const status = dockerOk(['exec', name, 'cat', '/proc/1/status']);
+    expect(status).toMatch(/^Uid:\s+999\s+999\s+999\s+999$/m);
+    expect(status).toMatch(/^Gid:\s+1000\s+1000\s+1000\s+1000$/m);
+    expect(dockerOk(['exec', name, 'cat', '/proc/1/comm'])).toBe('redis-server');
+    const touched = docker(['exec', name, 'touch', '/usr/local/etc/redis/x']);
+    expect(touched.stderr).toMatch(/Read-only file system/);
+    expect(
+      dockerOk(['exec', name, 'stat', '-c', '%u:%g %n', '/data/appendonlydir', '/data/.redis.lock']),
+    ).toBe('999:1000 /data/appendonlydir\n999:1000 /data/.redis.lock');
+    const client = await connect(publishedPort(name), PASSWORDS.default);
+    try {
+      expect(await client.set('k', 'v')).toBe('OK');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('turns unhealthy when Redis refuses writes (NOREPLICAS), and healthy again when it accepts them', async () => {
+    const name = uniqueName('refuses');
+    run(name, uniqueName('data'), { REDIS_PASSWORD: PASSWORDS.default }, ['-d', ...FAST_HEALTH]);
+    await waitForHealth(name, 'healthy');
+    const client = await connect(publishedPort(name), PASSWORDS.default);
+    try {
+      // Writes now need a replica Redis does not have: PING still answers, INCR does not.
+      await client.config('SET', 'min-replicas-to-write', '1');
+      expect(await client.ping()).toBe('PONG');
+      await waitForHealth(name, 'unhealthy');
+      const log = JSON.parse(dockerOk(['inspect', '--format', '{{json .State.Health.Log}}', name]));
+      expect(log.at(-1).Output).toMatch(/unhealthy.*NOREPLICAS/s);
+      await client.config('SET', 'min-replicas-to-write', '0');
+      await waitForHealth(name, 'healthy');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it.each([
+    ['production without a password', {}, /REDIS_PASSWORD is not set/],
+    [
+      'a bad REDIS_MAXMEMORY',
+      { REDIS_PASSWORD: PASSWORDS.default, REDIS_MAXMEMORY: 'lots' },
+      /REDIS_MAXMEMORY='lots' is not a Redis memory size/,
+    ],
+  ])('refuses %s: exit 64 with the message, Redis never starts', (_case, env, message) => {
+    const name = uniqueName('refused');
+    const result = run(name, uniqueName('data'), env as Record<string, string>);
+    expect(result.status).toBe(64);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/refusing to start Redis/);
+    expect(result.stdout + result.stderr).not.toMatch(/Redis version=|Ready to accept/);
+  });
+
+  it('keeps the data across docker stop and a new container on the same volume', async () => {
+    const volume = uniqueName('data');
+    const first = uniqueName('first');
+    run(first, volume, { REDIS_PASSWORD: PASSWORDS.default }, ['-d']);
+    const writer = await connect(publishedPort(first), PASSWORDS.default);
+    await writer.hset('session:1', { user: 'ada' });
+    await writer.rpush('celery', 'task-1', 'task-2');
+    writer.disconnect();
+    dockerOk(['stop', first], { timeoutMs: 90_000 });
+    expect(dockerOk(['inspect', '--format', '{{.State.ExitCode}}', first])).toBe('0');
+
+    const second = uniqueName('second');
+    run(second, volume, { REDIS_PASSWORD: PASSWORDS.default }, ['-d']);
+    const reader = await connect(publishedPort(second), PASSWORDS.default);
+    try {
+      expect(await reader.hgetall('session:1')).toEqual({ user: 'ada' });
+      expect(await reader.lrange('celery', 0, -1)).toEqual(['task-1', 'task-2']);
+    } finally {
+      reader.disconnect();
+    }
+  });
+});
