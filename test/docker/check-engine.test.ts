@@ -3,15 +3,14 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { debianPackages } from '../support/docker';
 import { REPO_ROOT } from '../support/redis-process';
 import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
 // `npm run check:engine` against a local mirror signed with a test key: a real gpgv, a real index.
 const SCRIPT = join(REPO_ROOT, 'docker/check-engine.sh');
 const dockerfile = readFileSync(join(REPO_ROOT, 'docker/redis/Dockerfile'), 'utf8');
-const localVersion = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'redis-server'], {
-  encoding: 'utf8',
-});
+const localVersion = debianPackages().get('redis-server') ?? 'none';
 const pinLine = dockerfile.split('\n').findIndex((line) => line.startsWith('ARG REDIS_DEBIAN_VERSION=')) + 1;
 
 describe('npm run check:engine', () => {

@@ -1,16 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildImage, dockerOk, TEST_BASE_IMAGE, TEST_IMAGE } from '../support/docker';
+import { buildImage, debianPackages, dockerOk, TEST_BASE_IMAGE, TEST_IMAGE } from '../support/docker';
 import { REPO_ROOT } from '../support/redis-process';
 
 // The engine we ship is the engine we test: the image holds Debian's security-patched Redis, at
 // exactly the package version of the redis-server every other test runs.
 const dockerfile = readFileSync(join(REPO_ROOT, 'docker/redis/Dockerfile'), 'utf8');
 const pinnedRedis = /^ARG REDIS_DEBIAN_VERSION=(\S+)$/m.exec(dockerfile)?.[1];
-const localRedis = execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'redis-server'], {
-  encoding: 'utf8',
-});
+const localRedis = debianPackages().get('redis-server');
 
 function inImage(command: string): string {
   return dockerOk(['run', '--rm', '--entrypoint', 'sh', TEST_IMAGE, '-c', command]);
@@ -25,8 +23,8 @@ describe('docker/redis/Dockerfile', () => {
 
   it("pins redis-server and redis-tools to the tests' redis-server package version", () => {
     expect(pinnedRedis).toBe(localRedis);
-    expect(dockerfile).toContain(
-      '"redis-server=${REDIS_DEBIAN_VERSION}" "redis-tools=${REDIS_DEBIAN_VERSION}"',
+    expect(dockerfile).toMatch(
+      /"redis-server=\$\{REDIS_DEBIAN_VERSION\}" "redis-tools=\$\{REDIS_DEBIAN_VERSION\}"/,
     );
   });
 });
@@ -37,21 +35,15 @@ describe('the built image', () => {
   }, 600_000);
 
   it('runs the pinned Debian package, the same binary version the tests run', () => {
-    const versions = inImage("dpkg-query -W -f '${Package} ${Version}\\n' redis-server redis-tools");
-    expect(versions.split('\n')).toEqual([`redis-server ${localRedis}`, `redis-tools ${localRedis}`]);
+    const inside = debianPackages(TEST_IMAGE);
+    expect([inside.get('redis-server'), inside.get('redis-tools')]).toEqual([localRedis, localRedis]);
     const local = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim();
     expect(inImage('redis-server --version')).toBe(local);
   });
 
   it('adds nothing to the base but Redis, its tools and their libraries', () => {
-    const packages = (image: string) =>
-      new Set(
-        dockerOk(['run', '--rm', '--entrypoint', 'dpkg-query', image, '-W', '-f', '${Package}\n']).split(
-          '\n',
-        ),
-      );
-    const base = packages(TEST_BASE_IMAGE);
-    const added = [...packages(TEST_IMAGE)].filter((name) => !base.has(name)).sort();
+    const base = debianPackages(TEST_BASE_IMAGE);
+    const added = [...debianPackages(TEST_IMAGE).keys()].filter((name) => !base.has(name)).sort();
     expect(added).toEqual([
       'libatomic1',
       'libjemalloc2',

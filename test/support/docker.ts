@@ -154,3 +154,20 @@ export function exitCode(container: string): number {
     }).trim(),
   );
 }
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
+const DPKG_FORMAT = '${Package} ${Version}\n';
+
+/** `name version` of each installed Debian package, in the image given or on this machine. */
+export function debianPackages(image?: string): Map<string, string> {
+  const args = ['-W', '-f', DPKG_FORMAT];
+  const output = image
+    ? dockerOk(['run', '--rm', '--entrypoint', 'dpkg-query', image, ...args])
+    : execFileSync('dpkg-query', args, { encoding: 'utf8' });
+  return new Map(
+    output
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' ') as [string, string]),
+  );
+}

@@ -1,0 +1,188 @@
+/**
+ * npm run bench:serve — what the image's persistence costs the clients: redis-benchmark against
+ * the image's configuration (redis.conf through the entrypoint: AOF everysec, RDB save points,
+ * 512mb allkeys-lru) and against the same binary with persistence off (CONFIG SET appendonly no,
+ * save ""), in alternating rounds of one run.
+ *
+ * Workload: SET, GET, LPUSH, RPOP; 50 clients; 512-byte values; 100k random keys; pipeline 1 and 16.
+ * Prints, per command and pipeline depth, the median throughput and p99 latency of each side and
+ * their ratios. Targets: GET >= 0.9 and writes >= 0.8 of persistence-off throughput; p99 <= 2x.
+ * BENCH_ROUNDS (default 3), BENCH_REQUESTS (default 200000 per command and round).
+ *
+ * It also prints, per side, the forks persistence made (AOF rewrites, RDB saves) and the CPU time
+ * their children used: on a 2-core machine redis-benchmark takes one core and Redis the other, so
+ * a fork's CPU comes out of theirs. That is the bound this machine puts on the write ratios.
+ *
+ * redis-benchmark reads no password from the environment, and one on its command line would show
+ * in `ps`: each throwaway loopback server's default user is switched to nopass once it is up.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parseInfo, RedisProcess } from '../test/support/redis-process';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200_000);
+const COMMANDS = ['SET', 'GET', 'LPUSH', 'RPOP'] as const;
+const PIPELINES = [1, 16] as const;
+const SIDES = ['persisted', 'off'] as const;
+type Side = (typeof SIDES)[number];
+type Command = (typeof COMMANDS)[number];
+
+interface Sample {
+  readonly rps: number;
+  readonly p99Ms: number;
+}
+
+async function startServer(side: Side): Promise<RedisProcess> {
+  const redis = await RedisProcess.start();
+  const client = redis.client();
+  if (side === 'off') {
+    await client.config('SET', 'appendonly', 'no');
+    await client.config('SET', 'save', '');
+  }
+  await client.acl('SETUSER', 'default', 'nopass');
+  return redis;
+}
+
+/** One redis-benchmark run of every command at one pipeline depth; its CSV per command. */
+function benchmark(port: number, pipeline: number): Map<Command, Sample> {
+  const args = ['-h', '127.0.0.1', '-p', String(port), '-c', '50', '-n', String(REQUESTS), '-d', '512'];
+  args.push('-r', '100000', '-P', String(pipeline), '-t', COMMANDS.join(',').toLowerCase(), '--csv');
+  const result = spawnSync('redis-benchmark', args, { encoding: 'utf8', timeout: 600_000 });
+  if (result.status !== 0)
+    throw new Error(`redis-benchmark failed (exit ${result.status}): ${result.stderr}`);
+  // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  const samples = new Map<Command, Sample>();
+  for (const line of result.stdout.trim().split('\n').slice(1)) {
+    const [test, rps, , , , , p99] = line.split(',').map((field) => field.replace(/"/g, ''));
+    const command = COMMANDS.find((name) => test === name || test?.startsWith(`${name} `));
+    if (command) samples.set(command, { rps: Number(rps), p99Ms: Number(p99) });
+  }
+  for (const command of COMMANDS)
+    if (!samples.has(command)) throw new Error(`no ${command} in:\n${result.stdout}`);
+  return samples;
+}
+
+/** CPU time (ms) of a process's waited-for children: redis-server's rewrite and save forks. */
+function childrenCpuMs(pid: number): number {
+  // proc(5): cutime and cstime are fields 16 and 17 (13 and 14 after "(comm) "), in 1/100 s.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+interface Forks {
+  rewrites: number;
+  saves: number;
+  childCpuMs: number;
+  wallMs: number;
+  /** The longest time Redis's main thread stood still in fork() (INFO stats latest_fork_usec). */
+  longestForkMs: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+async function main(): Promise<void> {
+  const version = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim();
+  console.log(
+    `bench:serve: ${version}; ${ROUNDS} rounds x ${REQUESTS} requests per command, 50 clients, 512 B values`,
+  );
+  const samples = new Map<string, Sample[]>();
+  const forks: Record<Side, Forks> = {
+    persisted: { rewrites: 0, saves: 0, childCpuMs: 0, wallMs: 0, longestForkMs: 0 },
+    off: { rewrites: 0, saves: 0, childCpuMs: 0, wallMs: 0, longestForkMs: 0 },
+  };
+  const key = (side: Side, command: Command, pipeline: number) => `${side}/${command}/${pipeline}`;
+
+  for (let round = 1; round <= ROUNDS; round++) {
+    // Alternate which side goes first, so neither always runs on a warmer (or hotter) machine.
+    const order = round % 2 ? SIDES : ([...SIDES].reverse() as Side[]);
+    for (const side of order) {
+      const redis = await startServer(side);
+      const started = performance.now();
+      try {
+        for (const pipeline of PIPELINES) {
+          for (const [command, sample] of benchmark(redis.port, pipeline)) {
+            const list = samples.get(key(side, command, pipeline)) ?? [];
+            list.push(sample);
+            samples.set(key(side, command, pipeline), list);
+          }
+        }
+        const persistence = parseInfo(await redis.client().info('persistence'));
+        forks[side].rewrites += Number(persistence.aof_rewrites ?? 0);
+        forks[side].saves += Number(persistence.rdb_saves ?? 0);
+        forks[side].wallMs += performance.now() - started;
+        const stats = parseInfo(await redis.client().info('stats'));
+        forks[side].longestForkMs = Math.max(
+          forks[side].longestForkMs,
+          Number(stats.latest_fork_usec ?? 0) / 1000,
+        );
+        // Children are counted once reaped: wait for a fork still running before reading.
+        for (let i = 0; i < 100 && /_in_progress:1/.test(await redis.client().info('persistence')); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        forks[side].childCpuMs += childrenCpuMs(redis.pid);
+      } finally {
+        await redis.cleanup();
+      }
+      console.log(`  round ${round}: ${side} done`);
+    }
+  }
+
+  const rows: string[][] = [];
+  let misses = 0;
+  for (const pipeline of PIPELINES) {
+    for (const command of COMMANDS) {
+      const of = (side: Side) => samples.get(key(side, command, pipeline)) ?? [];
+      const rps = (side: Side) => median(of(side).map((sample) => sample.rps));
+      const p99 = (side: Side) => median(of(side).map((sample) => sample.p99Ms));
+      const throughputRatio = rps('persisted') / rps('off');
+      const p99Ratio = p99('persisted') / p99('off');
+      const target = command === 'GET' ? 0.9 : 0.8;
+      const ok = throughputRatio >= target && p99Ratio <= 2;
+      if (!ok) misses++;
+      rows.push([
+        command,
+        `P${pipeline}`,
+        rps('persisted').toFixed(0),
+        rps('off').toFixed(0),
+        `${throughputRatio.toFixed(2)} (>= ${target})`,
+        p99('persisted').toFixed(3),
+        p99('off').toFixed(3),
+        `${p99Ratio.toFixed(2)} (<= 2)`,
+        ok ? 'ok' : 'MISS',
+      ]);
+    }
+  }
+  const header = [
+    'command',
+    'pipe',
+    'rps image',
+    'rps off',
+    'ratio',
+    'p99 ms image',
+    'p99 ms off',
+    'p99 ratio',
+    '',
+  ];
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]?.length ?? 0)));
+  for (const row of [header, ...rows])
+    console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '));
+  for (const side of SIDES) {
+    const { rewrites, saves, childCpuMs, wallMs, longestForkMs } = forks[side];
+    console.log(
+      `forks (${side}): ${rewrites} AOF rewrites, ${saves} RDB saves; their children used ` +
+        `${(childCpuMs / 1000).toFixed(1)} s CPU in ${(wallMs / 1000).toFixed(1)} s of benchmark ` +
+        `(${((100 * childCpuMs) / wallMs).toFixed(0)}% of one core); longest fork() ${longestForkMs.toFixed(1)} ms`,
+    );
+  }
+  console.log(misses === 0 ? 'bench:serve: every target met' : `bench:serve: ${misses} target(s) missed`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
