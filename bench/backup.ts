@@ -17,8 +17,8 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PASSWORDS, RedisProcess } from '../test/support/redis-process';
-import { makeTempDir, removeTempDir } from '../test/support/temp-dir';
+import { PASSWORDS, RedisProcess } from '../ops/local/redis-process';
+import { makeTempDir, removeTempDir } from '../ops/local/temp-dir';
 import {
   BENCH_BUCKET,
   bundleRunner,

@@ -14,8 +14,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBackup } from '../lambda/backup';
 import { createS3Client } from '../lambda/shared/s3-client';
-import { PASSWORDS, RedisProcess } from '../test/support/redis-process';
-import { makeTempDir, removeTempDir } from '../test/support/temp-dir';
+import { PASSWORDS, RedisProcess } from '../ops/local/redis-process';
+import { makeTempDir, removeTempDir } from '../ops/local/temp-dir';
 import {
   BENCH_BUCKET,
   bundleRunner,

@@ -7,24 +7,29 @@
  * Workload: SET, GET, LPUSH, RPOP; 50 clients; 512-byte values; 100k random keys; pipeline 1 and 16.
  * Prints, per command and pipeline depth, the median throughput and p99 latency of each side and
  * their ratios. Targets: GET >= 0.9 and writes >= 0.8 of persistence-off throughput; p99 <= 2x.
- * BENCH_ROUNDS (default 3), BENCH_REQUESTS (default 200000 per command and round).
+ * BENCH_ROUNDS (default 3), BENCH_REQUESTS (default 100000 per command and round).
  *
- * It also prints, per side, the forks persistence made (AOF rewrites, RDB saves) and the CPU time
- * their children used: on a 2-core machine redis-benchmark takes one core and Redis the other, so
- * a fork's CPU comes out of theirs. That is the bound this machine puts on the write ratios.
+ * It also prints, per side, the forks persistence made (AOF rewrites, RDB saves), the CPU time their
+ * children used, and redis-server's own user and system time per request: on a 2-core machine
+ * redis-benchmark takes one core and Redis the other, so a fork's CPU, and the copy-on-write page
+ * faults it causes in Redis, come out of theirs. That is the bound this machine puts on the ratios.
  *
  * redis-benchmark reads no password from the environment, and one on its command line would show
  * in `ps`: each throwaway loopback server's default user is switched to nopass once it is up.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { parseInfo, RedisProcess } from '../test/support/redis-process';
+import { parseInfo, RedisProcess } from '../ops/local/redis-process';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200_000);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100_000);
 const COMMANDS = ['SET', 'GET', 'LPUSH', 'RPOP'] as const;
 const PIPELINES = [1, 16] as const;
-const SIDES = ['persisted', 'off'] as const;
+/**
+ * `no-rewrite` is a diagnostic third side: the image's configuration with automatic AOF rewrites
+ * off (auto-aof-rewrite-percentage 0), to tell the cost of the rewrite forks from that of appending.
+ */
+const SIDES = ['persisted', 'no-rewrite', 'off'] as const;
 type Side = (typeof SIDES)[number];
 type Command = (typeof COMMANDS)[number];
 
@@ -40,6 +45,7 @@ async function startServer(side: Side): Promise<RedisProcess> {
     await client.config('SET', 'appendonly', 'no');
     await client.config('SET', 'save', '');
   }
+  if (side === 'no-rewrite') await client.config('SET', 'auto-aof-rewrite-percentage', '0');
   await client.acl('SETUSER', 'default', 'nopass');
   return redis;
 }
@@ -63,20 +69,38 @@ function benchmark(port: number, pipeline: number): Map<Command, Sample> {
   return samples;
 }
 
-/** CPU time (ms) of a process's waited-for children: redis-server's rewrite and save forks. */
-function childrenCpuMs(pid: number): number {
-  // proc(5): cutime and cstime are fields 16 and 17 (13 and 14 after "(comm) "), in 1/100 s.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[13]) + Number(fields[14])) * 10;
+/**
+ * CPU times (ms) of redis-server: its own user and system time, and its waited-for children's (the
+ * rewrite and save forks). proc(5): utime, stime, cutime, cstime are fields 14-17 (11-14 after
+ * "(comm) "), in 1/100 s.
+ */
+function cpuTimesMs(pid: number): { user: number; system: number; children: number } {
+  const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []).map(Number);
+  const [user = 0, system = 0, childUser = 0, childSystem = 0] = fields.slice(11, 15);
+  return { user: user * 10, system: system * 10, children: (childUser + childSystem) * 10 };
 }
 
 interface Forks {
   rewrites: number;
   saves: number;
   childCpuMs: number;
+  serverUserMs: number;
+  serverSystemMs: number;
   wallMs: number;
   /** The longest time Redis's main thread stood still in fork() (INFO stats latest_fork_usec). */
   longestForkMs: number;
+}
+
+function noForks(): Forks {
+  return {
+    rewrites: 0,
+    saves: 0,
+    childCpuMs: 0,
+    serverUserMs: 0,
+    serverSystemMs: 0,
+    wallMs: 0,
+    longestForkMs: 0,
+  };
 }
 
 function median(values: number[]): number {
@@ -91,14 +115,11 @@ async function main(): Promise<void> {
     `bench:serve: ${version}; ${ROUNDS} rounds x ${REQUESTS} requests per command, 50 clients, 512 B values`,
   );
   const samples = new Map<string, Sample[]>();
-  const forks: Record<Side, Forks> = {
-    persisted: { rewrites: 0, saves: 0, childCpuMs: 0, wallMs: 0, longestForkMs: 0 },
-    off: { rewrites: 0, saves: 0, childCpuMs: 0, wallMs: 0, longestForkMs: 0 },
-  };
+  const forks: Record<Side, Forks> = { persisted: noForks(), 'no-rewrite': noForks(), off: noForks() };
   const key = (side: Side, command: Command, pipeline: number) => `${side}/${command}/${pipeline}`;
 
   for (let round = 1; round <= ROUNDS; round++) {
-    // Alternate which side goes first, so neither always runs on a warmer (or hotter) machine.
+    // Alternate the order, so no side always runs on a warmer (or hotter) machine.
     const order = round % 2 ? SIDES : ([...SIDES].reverse() as Side[]);
     for (const side of order) {
       const redis = await startServer(side);
@@ -124,7 +145,10 @@ async function main(): Promise<void> {
         for (let i = 0; i < 100 && /_in_progress:1/.test(await redis.client().info('persistence')); i++) {
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
-        forks[side].childCpuMs += childrenCpuMs(redis.pid);
+        const cpu = cpuTimesMs(redis.pid);
+        forks[side].childCpuMs += cpu.children;
+        forks[side].serverUserMs += cpu.user;
+        forks[side].serverSystemMs += cpu.system;
       } finally {
         await redis.cleanup();
       }
@@ -154,6 +178,7 @@ async function main(): Promise<void> {
         p99('off').toFixed(3),
         `${p99Ratio.toFixed(2)} (<= 2)`,
         ok ? 'ok' : 'MISS',
+        (rps('no-rewrite') / rps('off')).toFixed(2),
       ]);
     }
   }
@@ -167,16 +192,23 @@ async function main(): Promise<void> {
     'p99 ms off',
     'p99 ratio',
     '',
+    'ratio w/o rewrites',
   ];
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]?.length ?? 0)));
   for (const row of [header, ...rows])
     console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '));
   for (const side of SIDES) {
-    const { rewrites, saves, childCpuMs, wallMs, longestForkMs } = forks[side];
+    const { rewrites, saves, childCpuMs, wallMs, longestForkMs, serverUserMs, serverSystemMs } = forks[side];
+    const requests = ROUNDS * REQUESTS * COMMANDS.length * PIPELINES.length;
     console.log(
       `forks (${side}): ${rewrites} AOF rewrites, ${saves} RDB saves; their children used ` +
         `${(childCpuMs / 1000).toFixed(1)} s CPU in ${(wallMs / 1000).toFixed(1)} s of benchmark ` +
         `(${((100 * childCpuMs) / wallMs).toFixed(0)}% of one core); longest fork() ${longestForkMs.toFixed(1)} ms`,
+    );
+    // Copy-on-write page faults after each fork and the AOF's write(2)s are system time of Redis itself.
+    console.log(
+      `redis-server CPU (${side}): ${(serverUserMs / 1000).toFixed(1)} s user + ${(serverSystemMs / 1000).toFixed(1)} s system, ` +
+        `${(((serverUserMs + serverSystemMs) * 1000) / requests).toFixed(1)} us per request`,
     );
   }
   console.log(misses === 0 ? 'bench:serve: every target met' : `bench:serve: ${misses} target(s) missed`);

@@ -10,12 +10,12 @@
 # archive keyring and the index matches the signed checksum.
 #
 # Environment (for tests and other mirrors): DEBIAN_SECURITY_MIRROR (default
-# http://deb.debian.org/debian-security), DEBIAN_ARCHIVE_KEYRING (default Debian's keyring),
+# https://deb.debian.org/debian-security), DEBIAN_ARCHIVE_KEYRING (default Debian's keyring),
 # DOCKERFILE (default docker/redis/Dockerfile).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-mirror=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+mirror=${DEBIAN_SECURITY_MIRROR:-https://deb.debian.org/debian-security}
 keyring=${DEBIAN_ARCHIVE_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 dockerfile=${DOCKERFILE:-docker/redis/Dockerfile}
 suite=bookworm-security
@@ -39,6 +39,12 @@ curl -fsS --max-time 60 -o "$work/InRelease" "$mirror/dists/$suite/InRelease" ||
   fail "cannot download $mirror/dists/$suite/InRelease; the check needs Debian's security mirror (set DEBIAN_SECURITY_MIRROR for another one)."
 gpgv --keyring "$keyring" --output "$work/Release" "$work/InRelease" 2>"$work/gpgv.log" ||
   fail "the signature of $mirror/dists/$suite/InRelease does not verify against $keyring: $(tr '\n' ' ' <"$work/gpgv.log")"
+# A correctly signed but old index (a stale mirror, a replay) would hide a newer Redis: refuse it.
+valid_until=$(sed -n 's/^Valid-Until: //p' "$work/Release")
+[ -n "$valid_until" ] || fail "the signed Release of $suite has no Valid-Until date."
+if [ "$(date -d "$valid_until" +%s)" -lt "$(date +%s)" ]; then
+  fail "the signed Release of $suite expired on $valid_until: $mirror serves a stale index. Use another mirror (DEBIAN_SECURITY_MIRROR)."
+fi
 expected_sha=$(awk -v file="$index" '/^SHA256:/ { in_sha = 1; next } /^[^ ]/ { in_sha = 0 } in_sha && $3 == file { print $1 }' "$work/Release")
 [ -n "$expected_sha" ] || fail "the signed Release of $suite lists no $index."
 curl -fsS --max-time 120 -o "$work/Packages.xz" "$mirror/dists/$suite/$index" ||

@@ -22,10 +22,10 @@ import { runBackup } from '../lambda/backup';
 import { checkRestoredKeys } from '../lambda/restore/check-keys';
 import { installSnapshot } from '../lambda/restore/install-snapshot';
 import { dumpDatabase, type KeyDump, populate, populateBulk } from '../test/lambda/helpers/dataset';
-import { PASSWORDS, RedisProcess } from '../test/support/redis-process';
-import { S3Server } from '../test/support/s3-server';
-import { makeTempDir, removeTempDir } from '../test/support/temp-dir';
 import { parseOptions, UsageError } from './cli-kit';
+import { PASSWORDS, RedisProcess } from './local/redis-process';
+import { S3Server } from './local/s3-server';
+import { makeTempDir, removeTempDir } from './local/temp-dir';
 
 export type DestroyMode = 'flushall' | 'delete';
 

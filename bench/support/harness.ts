@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { type LocalServer, startNodeServer, startS3rverProcess } from '../../test/support/node-server';
-import type { RedisProcess } from '../../test/support/redis-process';
+import { type LocalServer, startNodeServer, startS3rverProcess } from '../../ops/local/node-server';
+import type { RedisProcess } from '../../ops/local/redis-process';
 
 export type { LocalServer };
 

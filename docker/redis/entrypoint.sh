@@ -39,6 +39,50 @@ if [ "$#" -gt 0 ]; then
   fail "takes no arguments (got: $*). Configure Redis with the REDIS_* environment variables."
 fi
 
+# Every REDIS_* variable this entrypoint reads. Any other one is a typo (REDIS_MAXMEMORY_POLCY) that
+# would silently leave the default in place: refused, with the nearest known name. (The image's own
+# REDISCLI_HISTFILE and ECS's ECS_* variables do not start with REDIS_.)
+KNOWN_VARIABLES="REDIS_ENV REDIS_PASSWORD REDIS_BACKUP_PASSWORD REDIS_MONITOR_PASSWORD REDIS_MAXMEMORY REDIS_MAXMEMORY_POLICY REDIS_DATA_LOCK_WAIT_SECONDS REDIS_PORT REDIS_DATA_DIR REDIS_BIND REDIS_CONF"
+
+# nearest_variable NAME: the known name with the smallest edit distance to NAME, if it is close
+# enough to be a likely typo (at most 2 edits, or a fifth of the name's length).
+nearest_variable() {
+  awk -v name="$1" -v known="$KNOWN_VARIABLES" 'BEGIN {
+    count = split(known, names, " ")
+    limit = int(length(name) / 5); if (limit < 2) limit = 2
+    best = ""; best_distance = limit + 1
+    for (n = 1; n <= count; n++) {
+      candidate = names[n]; a = length(name); b = length(candidate)
+      for (j = 0; j <= b; j++) previous[j] = j
+      for (i = 1; i <= a; i++) {
+        current[0] = i
+        for (j = 1; j <= b; j++) {
+          cost = (substr(name, i, 1) == substr(candidate, j, 1)) ? 0 : 1
+          value = previous[j - 1] + cost
+          if (previous[j] + 1 < value) value = previous[j] + 1
+          if (current[j - 1] + 1 < value) value = current[j - 1] + 1
+          current[j] = value
+        }
+        for (j = 0; j <= b; j++) previous[j] = current[j]
+      }
+      if (previous[b] < best_distance) { best_distance = previous[b]; best = candidate }
+    }
+    print best
+  }'
+}
+
+for variable in $(env | sed -n 's/^\(REDIS_[A-Za-z0-9_]*\)=.*/\1/p'); do
+  case " $KNOWN_VARIABLES " in
+    *" $variable "*) ;;
+    *)
+      nearest=$(nearest_variable "$variable")
+      hint=''
+      if [ -n "$nearest" ]; then hint=" Did you mean $nearest?"; fi
+      fail "$variable is not a setting of this image, so it would be ignored.$hint Known: $KNOWN_VARIABLES."
+      ;;
+  esac
+done
+
 redis_env=${REDIS_ENV:-production}
 case "$redis_env" in
   development | production) ;;

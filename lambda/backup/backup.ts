@@ -9,9 +9,9 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { type RdbVerification, RdbVerifier } from '../shared/rdb';
 import { describeTarget, type RedisTarget } from '../shared/redis-connection';
+import { readRedisFacts } from '../shared/redis-facts';
 import { openRdbStream, type RdbFraming, type RdbStream } from '../shared/replication';
-import { readRedisFacts } from './redis-facts';
-import { snapshotKey } from './snapshot-key';
+import { snapshotKey } from '../shared/snapshots/snapshot-key';
 
 // Kept importable from here: the backup's callers pass it as `signal`.
 export { deadlineSignal } from '../shared/deadline';

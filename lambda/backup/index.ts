@@ -9,6 +9,3 @@ export {
   deadlineSignal,
   runBackup,
 } from './backup';
-export { countKeys, type RedisFacts, readRedisFacts } from './redis-facts';
-export { DEFAULT_SNAPSHOT_PREFIX, parseSnapshotKey, snapshotKey, stagePrefix } from './snapshot-key';
-export { type ListSnapshotsOptions, listSnapshots, type SnapshotInfo } from './snapshots';

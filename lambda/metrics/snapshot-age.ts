@@ -1,7 +1,7 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { listSnapshots } from '../backup/snapshots';
 import { METRIC } from '../shared/metric-names';
+import { listSnapshots } from '../shared/snapshots/list-snapshots';
 import { type MetricsLogger, publishPoints } from './collect';
 
 export interface SnapshotAgeOptions {

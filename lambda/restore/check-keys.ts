@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
-import { countKeys } from '../backup/redis-facts';
 import { describeTarget, ioredisOptions, type RedisTarget, withoutSecrets } from '../shared/redis-connection';
+import { countKeys } from '../shared/redis-facts';
 import { parseInfo } from '../shared/redis-info';
 
 /**

@@ -4,8 +4,8 @@ import { link, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'nod
 import { join } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { compactTimestamp } from '../backup/snapshot-key';
 import { type RdbVerification, RdbVerifier, type RdbVerifierOptions } from '../shared/rdb';
+import { compactTimestamp } from '../shared/snapshots/snapshot-key';
 import {
   APPEND_DIRNAME,
   formatManifest,

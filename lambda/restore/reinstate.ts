@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compactTimestamp } from '../backup/snapshot-key';
+import { compactTimestamp } from '../shared/snapshots/snapshot-key';
 import { APPEND_DIRNAME, MANIFEST_NAME } from './aof-manifest';
 import { syncDirectory, writeDurably } from './durable-fs';
 import { redisProcessesUsing } from './redis-presence';

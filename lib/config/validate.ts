@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { unknownFields } from './known-fields';
 import { validateMonitoring } from './monitoring';
 import { EVICTION_POLICIES, type EvictionPolicy, type StageConfig } from './stage-config';
 
@@ -195,6 +196,10 @@ export function validateStageConfig(config: StageConfig, environment: ResolvedEn
   const fail = (field: string, value: unknown, problem: string): void => {
     errors.push(`Stage '${stage}', field '${field}', value ${JSON.stringify(value)}: ${problem}`);
   };
+
+  for (const { field, problem } of unknownFields(config)) {
+    errors.push(`Stage '${stage}', field '${field}': ${problem}`);
+  }
 
   if (!/^[A-Z][A-Za-z0-9]*$/.test(config.stageName)) {
     fail('stageName', config.stageName, 'Allowed: PascalCase letters and digits (e.g. Dev, Staging, Prod).');

@@ -7,7 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULT_SNAPSHOT_PREFIX } from '../../lambda/backup/snapshot-key';
+import { DEFAULT_SNAPSHOT_PREFIX } from '../../lambda/shared/snapshots/snapshot-key';
 import { acknowledgeWildcardResource } from './nag';
 import { ProjectFunction } from './project-function';
 import type { RedisService } from './redis-service';

@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { DEFAULT_SNAPSHOT_PREFIX } from '../../lambda/backup/snapshot-key';
+import { DEFAULT_SNAPSHOT_PREFIX } from '../../lambda/shared/snapshots/snapshot-key';
 import { acknowledgeWildcardResource } from './nag';
 import { ProjectFunction } from './project-function';
 import type { RedisBackup } from './redis-backup';

@@ -83,6 +83,7 @@ export interface RedisServiceProps {
  * Fargate keeps them on the task's ephemeral storage; they vanish with the task.
  */
 const SCRATCH_VOLUMES: ReadonlyArray<readonly [string, string]> = [
+  ['exec-managed-agents', '/managed-agents'],
   ['exec-agent-state', '/var/lib/amazon'],
   ['exec-agent-logs', '/var/log/amazon'],
   ['tmp', '/tmp'],

@@ -9,8 +9,8 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { DEFAULT_SNAPSHOT_PREFIX, listSnapshots, parseSnapshotKey } from '../../lambda/backup';
-import { compactTimestamp } from '../../lambda/backup/snapshot-key';
+import { DEFAULT_SNAPSHOT_PREFIX, listSnapshots, parseSnapshotKey } from '../../lambda/shared/snapshots';
+import { compactTimestamp } from '../../lambda/shared/snapshots/snapshot-key';
 import { RESTORE_OUTCOMES, RESTORE_STEPS } from '../../lib/constructs/redis-restore-steps';
 import { formatBytes, UsageError } from '../cli-kit';
 import { readStackOutputs, requireOutput, stageStack } from './stage-stack';

@@ -1,7 +1,8 @@
 import { Transform } from 'node:stream';
-import { DEFAULT_SNAPSHOT_PREFIX, runBackup, snapshotKey } from '../../lambda/backup';
+import { runBackup } from '../../lambda/backup';
 import { ALLOW_NO_CHECKSUM_FLAG } from '../../lambda/shared/rdb';
 import { createS3Client } from '../../lambda/shared/s3-client';
+import { DEFAULT_SNAPSHOT_PREFIX, snapshotKey } from '../../lambda/shared/snapshots';
 import {
   endpointUrlOption,
   formatBytes,

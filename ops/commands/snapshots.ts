@@ -1,6 +1,6 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { DEFAULT_SNAPSHOT_PREFIX, listSnapshots } from '../../lambda/backup';
 import { createS3Client } from '../../lambda/shared/s3-client';
+import { DEFAULT_SNAPSHOT_PREFIX, listSnapshots } from '../../lambda/shared/snapshots';
 import { readStackOutputs, requireOutput, stageStack } from '../aws/stage-stack';
 import { endpointUrlOption, formatBytes, parseOptions, UsageError } from '../cli-kit';
 

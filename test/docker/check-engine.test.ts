@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { REPO_ROOT } from '../../ops/local/redis-process';
+import { makeTempDir, removeTempDir } from '../../ops/local/temp-dir';
 import { debianPackages } from '../support/docker';
-import { REPO_ROOT } from '../support/redis-process';
-import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
 // `npm run check:engine` against a local mirror signed with a test key: a real gpgv, a real index.
 const SCRIPT = join(REPO_ROOT, 'docker/check-engine.sh');
@@ -37,12 +37,13 @@ describe('npm run check:engine', () => {
   }
 
   /** Publishes a bookworm-security index offering `version` of redis-server, signed by `signer`. */
-  function publish(version: string, options: { tamper?: boolean } = {}) {
+  function publish(version: string, options: { tamper?: boolean; validUntil?: Date } = {}) {
     const suite = join(dir, 'www', 'dists', 'bookworm-security');
     mkdirSync(join(suite, 'main', 'binary-amd64'), { recursive: true });
     const packages = `Package: redis-tools\nVersion: ${version}\n\nPackage: redis-server\nVersion: ${version}\n\n`;
     const xz = execFileSync('xz', ['-c'], { input: packages });
-    const release = `Suite: bookworm-security\nSHA256:\n ${createHash('sha256').update(xz).digest('hex')} ${xz.length} main/binary-amd64/Packages.xz\n`;
+    const validUntil = (options.validUntil ?? new Date(Date.now() + 7 * 86_400_000)).toUTCString();
+    const release = `Suite: bookworm-security\nValid-Until: ${validUntil}\nSHA256:\n ${createHash('sha256').update(xz).digest('hex')} ${xz.length} main/binary-amd64/Packages.xz\n`;
     writeFileSync(
       join(suite, 'main', 'binary-amd64', 'Packages.xz'),
       options.tamper ? Buffer.concat([xz, Buffer.from('x')]) : xz,
@@ -128,7 +129,7 @@ describe('npm run check:engine', () => {
     expect(result.output).toContain(`apt-get install redis-server=${other} redis-tools=${other}`);
   });
 
-  it('trusts no index whose signature or checksum does not verify', async () => {
+  it('trusts no index whose signature or checksum does not verify, nor an expired one', async () => {
     publish(localVersion);
     const stranger = await check({ DEBIAN_ARCHIVE_KEYRING: strangerKeyring });
     expect(stranger.status).toBe(1);
@@ -137,5 +138,10 @@ describe('npm run check:engine', () => {
     const tampered = await check();
     expect(tampered.status).toBe(1);
     expect(tampered.output).toMatch(/does not match the checksum in the signed Release/);
+    // Correctly signed but expired: a stale mirror or a replay could hide a newer Redis.
+    publish(localVersion, { validUntil: new Date(Date.now() - 86_400_000) });
+    const stale = await check();
+    expect(stale.status).toBe(1);
+    expect(stale.output).toMatch(/expired on .*stale index/);
   });
 });

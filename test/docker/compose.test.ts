@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { freePort } from '../../ops/local/ports';
+import { REPO_ROOT } from '../../ops/local/redis-process';
+import { makeTempDir, removeTempDir } from '../../ops/local/temp-dir';
 import {
   buildImage,
   connect,
@@ -9,9 +12,6 @@ import {
   uniqueName,
   waitForHealth,
 } from '../support/docker';
-import { freePort } from '../support/ports';
-import { REPO_ROOT } from '../support/redis-process';
-import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
 const COMPOSE_FILE = join(REPO_ROOT, 'docker/docker-compose.yml');
 
@@ -72,7 +72,7 @@ describe('docker/docker-compose.yml', () => {
     }, 600_000);
 
     afterAll(() => {
-      compose(['-p', project, 'down', '-v', '--rmi', 'local'], {}, [COMPOSE_FILE, override]);
+      compose(['-p', project, 'down', '-v', '--rmi', 'all'], {}, [COMPOSE_FILE, override]);
       removeTempDir(dir);
     });
 

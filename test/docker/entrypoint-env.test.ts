@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { freePort } from '../support/ports';
-import { ENTRYPOINT, PASSWORDS, REDIS_CONF, RedisProcess } from '../support/redis-process';
-import { makeTempDir, removeTempDir } from '../support/temp-dir';
+import { freePort } from '../../ops/local/ports';
+import { ENTRYPOINT, PASSWORDS, REDIS_CONF, RedisProcess } from '../../ops/local/redis-process';
+import { makeTempDir, removeTempDir } from '../../ops/local/temp-dir';
 
 // A bad container environment must stop the container before Redis starts, with a message that
 // names the variable and what is allowed.
@@ -76,6 +76,21 @@ describe('entrypoint refuses a bad environment', () => {
       /REDIS_BIND='127\.0\.0\.1; protected-mode no' is not a list of addresses/,
     ],
     [
+      'a misspelled setting (it would silently leave the default in place)',
+      { REDIS_PASSWORD: PASSWORDS.default, REDIS_MAXMEMORY_POLCY: 'noeviction' },
+      /REDIS_MAXMEMORY_POLCY is not a setting of this image, so it would be ignored\. Did you mean REDIS_MAXMEMORY_POLICY\? Known: REDIS_ENV .*REDIS_CONF\./,
+    ],
+    [
+      'a misspelled password variable (its value is never echoed)',
+      { REDIS_PASSWORD: PASSWORDS.default, REDIS_MONITOR_PASWORD: 'monitor-secret-value-0123456789' },
+      /REDIS_MONITOR_PASWORD is not a setting of this image.*Did you mean REDIS_MONITOR_PASSWORD\?/,
+    ],
+    [
+      'an unknown REDIS_* variable with no close known name (no guess offered)',
+      { REDIS_PASSWORD: PASSWORDS.default, REDIS_FOO: '1' },
+      /REDIS_FOO is not a setting of this image, so it would be ignored\. Known: /,
+    ],
+    [
       'an unknown REDIS_ENV',
       { REDIS_ENV: 'dev', REDIS_PASSWORD: PASSWORDS.default },
       /REDIS_ENV='dev'.*development, production/,
@@ -89,7 +104,7 @@ describe('entrypoint refuses a bad environment', () => {
     expect(result.stdout + result.stderr).not.toMatch(/Redis version=/);
     // The value of a password is never echoed back.
     for (const [name, value] of Object.entries(env as Record<string, string>)) {
-      if (name.endsWith('PASSWORD') && value !== '') expect(result.stderr).not.toContain(value);
+      if (/PASS?WORD$/.test(name) && value !== '') expect(result.stderr).not.toContain(value);
     }
   });
 

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { freePort } from '../support/ports';
-import { HEALTHCHECK, PASSWORDS, parseInfo, RedisProcess, sleep } from '../support/redis-process';
+import { freePort } from '../../ops/local/ports';
+import { HEALTHCHECK, PASSWORDS, parseInfo, RedisProcess, sleep } from '../../ops/local/redis-process';
 
 function healthcheck(port: number, password: string): { status: number | null; output: string } {
   const result = spawnSync('sh', [HEALTHCHECK], {

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { REPO_ROOT } from '../../ops/local/redis-process';
 import { buildImage, debianPackages, dockerOk, TEST_BASE_IMAGE, TEST_IMAGE } from '../support/docker';
-import { REPO_ROOT } from '../support/redis-process';
 
 // The engine we ship is the engine we test: the image holds Debian's security-patched Redis, at
 // exactly the package version of the redis-server every other test runs.

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { PASSWORDS, sleep } from '../../ops/local/redis-process';
 import {
   buildImage,
   connect,
@@ -10,7 +11,6 @@ import {
   TEST_IMAGE,
   uniqueName,
 } from '../support/docker';
-import { PASSWORDS, sleep } from '../support/redis-process';
 
 // What the EFS volume must survive, with real containers: a crash under load, and the ECS deploy
 // overlap (a new task started while the old one still runs on the same /data).
@@ -86,7 +86,8 @@ describe('the image on one volume', () => {
       `docker kill -s KILL after ${lastAcked} acknowledged INCRs: ${persisted} persisted, ` +
         `${lostWrites} lost (${lostMs} ms of acknowledged writes)`,
     );
-    expect(persisted).toBeLessThanOrEqual(lastAcked);
+    // One more than acknowledged is possible: an INCR appended to the AOF whose reply the kill cut off.
+    expect(persisted).toBeLessThanOrEqual(lastAcked + 1);
     expect(lostMs).toBeLessThanOrEqual(1_500);
   });
 

@@ -1,3 +1,4 @@
+import { PASSWORDS } from '../../ops/local/redis-process';
 import {
   buildImage,
   connect,
@@ -9,7 +10,6 @@ import {
   uniqueName,
   waitForHealth,
 } from '../support/docker';
-import { PASSWORDS } from '../support/redis-process';
 
 // The real image under Docker, as ECS runs it: read-only root, /data a volume, production env.
 // Health checks every second here (the image's 30 s would make each test wait minutes); the
@@ -92,6 +92,11 @@ describe('the image under Docker', () => {
       'a bad REDIS_MAXMEMORY',
       { REDIS_PASSWORD: PASSWORDS.default, REDIS_MAXMEMORY: 'lots' },
       /REDIS_MAXMEMORY='lots' is not a Redis memory size/,
+    ],
+    [
+      'a misspelled setting',
+      { REDIS_PASSWORD: PASSWORDS.default, REDIS_MAXMEMORY_POLCY: 'noeviction' },
+      /REDIS_MAXMEMORY_POLCY is not a setting of this image.*Did you mean REDIS_MAXMEMORY_POLICY\?/,
     ],
   ])('refuses %s: exit 64 with the message, Redis never starts', (_case, env, message) => {
     const name = uniqueName('refused');

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PASSWORDS, RedisProcess } from '../support/redis-process';
+import { PASSWORDS, RedisProcess } from '../../ops/local/redis-process';
 
 const run = promisify(execFile);
 

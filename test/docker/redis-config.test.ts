@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { PASSWORDS, RedisProcess } from '../support/redis-process';
+import { PASSWORDS, RedisProcess } from '../../ops/local/redis-process';
 
 // Every setting of the container spec, read back from a running server started with the project's
 // entrypoint and redis.conf (not from the file).
@@ -45,7 +45,7 @@ describe('redis.conf + entrypoint on a real redis-server', () => {
 
   it('listens on all interfaces in the image (redis.conf), loopback only for redis:local', async () => {
     const { readFileSync } = await import('node:fs');
-    const { REDIS_CONF } = await import('../support/redis-process');
+    const { REDIS_CONF } = await import('../../ops/local/redis-process');
     expect(readFileSync(REDIS_CONF, 'utf8')).toMatch(/^bind \* -::\*$/m);
     expect(await configGet('bind')).toBe('127.0.0.1');
   });

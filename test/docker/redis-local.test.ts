@@ -2,8 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { REDIS_LOCAL } from '../support/redis-process';
-import { makeTempDir, removeTempDir } from '../support/temp-dir';
+import { REDIS_LOCAL } from '../../ops/local/redis-process';
+import { makeTempDir, removeTempDir } from '../../ops/local/temp-dir';
 
 // `npm run redis:local` errors an engineer meets on a new laptop.
 function redisLocal(args: string[], env: Record<string, string | undefined> = process.env) {

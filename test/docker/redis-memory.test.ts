@@ -1,4 +1,4 @@
-import { parseInfo, RedisProcess } from '../support/redis-process';
+import { parseInfo, RedisProcess } from '../../ops/local/redis-process';
 
 // Writing past maxmemory (set small here through REDIS_MAXMEMORY) shows the eviction policy at work.
 const VALUE = 'x'.repeat(10_000);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseInfo, RedisProcess, sleep } from '../support/redis-process';
-import { makeTempDir, removeTempDir } from '../support/temp-dir';
+import { parseInfo, RedisProcess, sleep } from '../../ops/local/redis-process';
+import { makeTempDir, removeTempDir } from '../../ops/local/temp-dir';
 
 describe('persistence: AOF and RDB as the spec configures them', () => {
   let dataDir: string;

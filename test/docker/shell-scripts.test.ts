@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../support/redis-process';
+import { REPO_ROOT } from '../../ops/local/redis-process';
 
 // Every shell script we ship or run passes shellcheck (the image's /bin/sh is dash: POSIX only).
 describe('shell scripts', () => {

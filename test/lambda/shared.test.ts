@@ -1,10 +1,10 @@
 import { inspect } from 'node:util';
 import { deadlineSignal } from '../../lambda/backup';
-import { readRedisFacts } from '../../lambda/backup/redis-facts';
 import { checkRestoredKeys } from '../../lambda/restore/check-keys';
 import { describeTarget, ioredisOptions, parseRedisUrl } from '../../lambda/shared/redis-connection';
+import { readRedisFacts } from '../../lambda/shared/redis-facts';
 import { createS3Client } from '../../lambda/shared/s3-client';
-import { RedisProcess } from '../support/redis-process';
+import { RedisProcess } from '../../ops/local/redis-process';
 
 describe('parseRedisUrl', () => {
   it('reads user, password, host, port and TLS', () => {

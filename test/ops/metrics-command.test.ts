@@ -1,6 +1,6 @@
+import { PASSWORDS, RedisProcess } from '../../ops/local/redis-process';
 import { metricValue, parseEmf } from '../lambda/metrics/emf';
 import { runOps } from '../support/ops-cli';
-import { PASSWORDS, RedisProcess } from '../support/redis-process';
 
 // `npm run -s ops -- metrics`: the metrics core as an operator's command, run as a separate
 // process against a real Redis; stdout must be exactly the EMF lines the function would log.

@@ -1,11 +1,11 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { RedisProcess } from '../../ops/local/redis-process';
+import { S3Server } from '../../ops/local/s3-server';
+import { makeTempDir, removeTempDir } from '../../ops/local/temp-dir';
 import { fetchRdb } from '../lambda/helpers/rdb';
 import { runOps, S3RVER_ENV } from '../support/ops-cli';
-import { RedisProcess } from '../support/redis-process';
-import { S3Server } from '../support/s3-server';
-import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
 // The local form of `ops restore` (a data directory, a bucket), as an operator runs it, after the
 // AWS form was added beside it.

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { REPO_ROOT, sleep } from './redis-process';
+import { REPO_ROOT, sleep } from '../../ops/local/redis-process';
 
 /**
  * The Docker engine the tests use, chosen as `.ci/prepare-machine` chooses it: $DOCKER_HOST, else

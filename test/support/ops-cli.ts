@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { REPO_ROOT } from './redis-process';
+import { REPO_ROOT } from '../../ops/local/redis-process';
 
 export interface CliResult {
   readonly code: number | null;
@@ -9,7 +9,7 @@ export interface CliResult {
 }
 
 /**
- * Runs `npm run -s ops -- <args>` the way an operator does (tsx, a separate process).
+ * Runs `npm run -s ops -- <args>` the way an operator does (node with tsx's loader, a separate process).
  * `onSpawn` gets the process, e.g. to interrupt it.
  */
 export function runOps(
@@ -18,7 +18,10 @@ export function runOps(
   onSpawn: (child: ChildProcess) => void = () => {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(REPO_ROOT, 'node_modules/.bin/tsx'), [join(REPO_ROOT, 'ops/cli.ts'), ...args], {
+    // As `npm run ops` runs it: one node process with tsx's loader. (The tsx CLI would run a second
+    // node and relay signals to it, killing it with SIGKILL when it does not answer a Ctrl-C within
+    // 30 ms, e.g. while it streams a backup: no abort of the upload.)
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'ops/cli.ts'), ...args], {
       cwd: REPO_ROOT,
       env: {
         ...process.env,

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { RedisProcess, type StartOptions } from './redis-process';
-import { makeTempDir, removeTempDir } from './temp-dir';
+import { RedisProcess, type StartOptions } from '../../ops/local/redis-process';
+import { makeTempDir, removeTempDir } from '../../ops/local/temp-dir';
 
 /**
  * The temp directories and redis-servers one test made, cleaned up together in afterEach:

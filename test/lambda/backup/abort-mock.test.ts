@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type BackupDeps, BackupError, runBackup } from '../../../lambda/backup/backup';
-import { RedisProcess } from '../../support/redis-process';
+import { RedisProcess } from '../../../ops/local/redis-process';
 import { backupUser, flipByteAt, recorder, tap } from '../helpers/backup-deps';
 import { populateBulk } from '../helpers/dataset';
 

@@ -1,7 +1,7 @@
 import { runBackup } from '../../../lambda/backup';
 import { type BackupDeps, BackupError, deadlineSignal } from '../../../lambda/backup/backup';
-import { PASSWORDS, RedisProcess } from '../../support/redis-process';
-import { S3Server } from '../../support/s3-server';
+import { PASSWORDS, RedisProcess } from '../../../ops/local/redis-process';
+import { S3Server } from '../../../ops/local/s3-server';
 import { backupUser, dropLast, flipByteAt, recorder, tap } from '../helpers/backup-deps';
 import { populateBulk } from '../helpers/dataset';
 

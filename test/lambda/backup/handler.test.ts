@@ -2,8 +2,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { BACKUP_SERVICE } from '../../../lambda/shared/metric-names';
-import { PASSWORDS, RedisProcess } from '../../support/redis-process';
-import { S3Server } from '../../support/s3-server';
+import { PASSWORDS, RedisProcess } from '../../../ops/local/redis-process';
+import { S3Server } from '../../../ops/local/s3-server';
 
 // The deployed entry point, end to end against a real Redis and a real S3-compatible server.
 // Only Secrets Manager (an AWS API that cannot run here) is mocked.

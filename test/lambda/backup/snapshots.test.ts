@@ -1,9 +1,10 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { listSnapshots, parseSnapshotKey, runBackup, snapshotKey } from '../../../lambda/backup';
-import { countKeys } from '../../../lambda/backup/redis-facts';
+import { runBackup } from '../../../lambda/backup';
+import { countKeys } from '../../../lambda/shared/redis-facts';
 import { parseInfo } from '../../../lambda/shared/redis-info';
-import { RedisProcess } from '../../support/redis-process';
-import { S3Server } from '../../support/s3-server';
+import { listSnapshots, parseSnapshotKey, snapshotKey } from '../../../lambda/shared/snapshots';
+import { RedisProcess } from '../../../ops/local/redis-process';
+import { S3Server } from '../../../ops/local/s3-server';
 import { backupUser, clockFrom, recorder } from '../helpers/backup-deps';
 
 describe('snapshot keys', () => {

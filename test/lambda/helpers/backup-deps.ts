@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { BackupLogger, BackupMetrics } from '../../../lambda/backup';
-import { PASSWORDS } from '../../support/redis-process';
+import { PASSWORDS } from '../../../ops/local/redis-process';
 
 export interface LogEntry {
   readonly level: 'debug' | 'info' | 'warn' | 'error';

@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { freePort } from '../../support/ports';
-import { PASSWORDS, REDIS_CONF, sleep } from '../../support/redis-process';
-import { makeTempDir, removeTempDir } from '../../support/temp-dir';
+import { freePort } from '../../../ops/local/ports';
+import { PASSWORDS, REDIS_CONF, sleep } from '../../../ops/local/redis-process';
+import { makeTempDir, removeTempDir } from '../../../ops/local/temp-dir';
 
 export interface PlainRedisOptions {
   /** Include the project's redis.conf first (then override). @default false */

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { openRdbStream } from '../../../lambda/shared/replication';
-import { PASSWORDS } from '../../support/redis-process';
+import { PASSWORDS } from '../../../ops/local/redis-process';
 
 /** A real RDB from a running server, fetched over replication as the backup user (whole, in memory: tests only). */
 export async function fetchRdb(

@@ -6,7 +6,7 @@ import {
 } from '../../../lambda/metrics';
 import { createObservability } from '../../../lambda/shared/observability';
 import type { RedisTarget } from '../../../lambda/shared/redis-connection';
-import { PASSWORDS, parseInfo, RedisProcess } from '../../support/redis-process';
+import { PASSWORDS, parseInfo, RedisProcess } from '../../../ops/local/redis-process';
 import { captureStdout, type EmfDocument, metricValue, recordingLogger } from './emf';
 
 // The metrics core against a real redis-server started with the project's entrypoint, config and

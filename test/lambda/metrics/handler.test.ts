@@ -2,9 +2,9 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { snapshotKey } from '../../../lambda/backup/snapshot-key';
-import { PASSWORDS, RedisProcess } from '../../support/redis-process';
-import { S3Server } from '../../support/s3-server';
+import { snapshotKey } from '../../../lambda/shared/snapshots/snapshot-key';
+import { PASSWORDS, RedisProcess } from '../../../ops/local/redis-process';
+import { S3Server } from '../../../ops/local/s3-server';
 import { captureStdout, metricValue } from './emf';
 
 const HOUR = 3_600_000;

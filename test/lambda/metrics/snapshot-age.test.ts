@@ -1,11 +1,11 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { snapshotKey } from '../../../lambda/backup/snapshot-key';
 import { newestSnapshotAge, publishSnapshotAge } from '../../../lambda/metrics/snapshot-age';
 import { createObservability } from '../../../lambda/shared/observability';
 import { createS3Client } from '../../../lambda/shared/s3-client';
-import { startS3rverProcess } from '../../support/node-server';
-import { S3Server } from '../../support/s3-server';
-import { makeTempDir, removeTempDir } from '../../support/temp-dir';
+import { snapshotKey } from '../../../lambda/shared/snapshots/snapshot-key';
+import { startS3rverProcess } from '../../../ops/local/node-server';
+import { S3Server } from '../../../ops/local/s3-server';
+import { makeTempDir, removeTempDir } from '../../../ops/local/temp-dir';
 import { captureStdout, metricValue } from './emf';
 
 const HOUR = 3_600_000;

@@ -11,8 +11,8 @@ import {
   type RdbVerifierOptions,
   verifyRdbFile,
 } from '../../../lambda/shared/rdb';
-import { RedisProcess } from '../../support/redis-process';
-import { makeTempDir, removeTempDir } from '../../support/temp-dir';
+import { RedisProcess } from '../../../ops/local/redis-process';
+import { makeTempDir, removeTempDir } from '../../../ops/local/temp-dir';
 import { populate } from '../helpers/dataset';
 import { PlainRedis } from '../helpers/plain-redis';
 import { fetchRdb } from '../helpers/rdb';

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RdbVerifier } from '../../../lambda/shared/rdb';
 import { openRdbStream, type RdbStream, ReplicationError } from '../../../lambda/shared/replication';
-import { PASSWORDS, RedisProcess, sleep } from '../../support/redis-process';
+import { PASSWORDS, RedisProcess, sleep } from '../../../ops/local/redis-process';
 import { populate, populateBulk } from '../helpers/dataset';
 import { FakeRedis, replicationHandler } from '../helpers/fake-redis';
 import { PlainRedis } from '../helpers/plain-redis';

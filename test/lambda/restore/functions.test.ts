@@ -11,9 +11,9 @@ import {
   RedisUnavailable,
 } from '../../../lambda/restore/check-keys';
 import { SnapshotNotFound, SnapshotRefused, verifySnapshot } from '../../../lambda/restore/verify-snapshot';
-import { freePort } from '../../support/ports';
-import { PASSWORDS, RedisProcess } from '../../support/redis-process';
-import { S3Server } from '../../support/s3-server';
+import { freePort } from '../../../ops/local/ports';
+import { PASSWORDS, RedisProcess } from '../../../ops/local/redis-process';
+import { S3Server } from '../../../ops/local/s3-server';
 import { Scratch } from '../../support/scratch';
 import { dumpDatabase, expectSameDataset, populate } from '../helpers/dataset';
 import { fetchRdb } from '../helpers/rdb';

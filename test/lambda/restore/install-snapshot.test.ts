@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFile
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { installSnapshot, RestoreError } from '../../../lambda/restore/install-snapshot';
-import { RedisProcess, sleep } from '../../support/redis-process';
+import { RedisProcess, sleep } from '../../../ops/local/redis-process';
 import { fingerprint, Scratch } from '../../support/scratch';
 import { dumpDatabase, expectSameDataset, populate } from '../helpers/dataset';
 import { fetchRdb } from '../helpers/rdb';

@@ -27,7 +27,7 @@ jest.mock('../../../lambda/restore/durable-fs', () => {
 
 import { installSnapshot } from '../../../lambda/restore/install-snapshot';
 import { reinstatePreviousData } from '../../../lambda/restore/reinstate';
-import { RedisProcess } from '../../support/redis-process';
+import { RedisProcess } from '../../../ops/local/redis-process';
 import { Scratch } from '../../support/scratch';
 import { fetchRdb } from '../helpers/rdb';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { installSnapshot, RestoreError } from '../../../lambda/restore/install-snapshot';
 import { previousDataFolder, reinstatePreviousData } from '../../../lambda/restore/reinstate';
-import { RedisProcess } from '../../support/redis-process';
+import { RedisProcess } from '../../../ops/local/redis-process';
 import { fingerprint, Scratch } from '../../support/scratch';
 import { fetchRdb } from '../helpers/rdb';
 

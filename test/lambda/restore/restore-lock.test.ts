@@ -2,8 +2,8 @@ import { existsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RestoreError } from '../../../lambda/restore/restore-error';
 import { withRestoreLock } from '../../../lambda/restore/restore-lock';
-import { sleep } from '../../support/redis-process';
-import { makeTempDir, removeTempDir } from '../../support/temp-dir';
+import { sleep } from '../../../ops/local/redis-process';
+import { makeTempDir, removeTempDir } from '../../../ops/local/temp-dir';
 
 describe('withRestoreLock', () => {
   let dir: string;

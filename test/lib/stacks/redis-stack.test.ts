@@ -147,6 +147,7 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
           Match.objectLike({
             MountPoints: [
               { ContainerPath: '/data', SourceVolume: 'data', ReadOnly: false },
+              { ContainerPath: '/managed-agents', SourceVolume: 'exec-managed-agents', ReadOnly: false },
               { ContainerPath: '/var/lib/amazon', SourceVolume: 'exec-agent-state', ReadOnly: false },
               { ContainerPath: '/var/log/amazon', SourceVolume: 'exec-agent-logs', ReadOnly: false },
               { ContainerPath: '/tmp', SourceVolume: 'tmp', ReadOnly: false },
@@ -163,6 +164,7 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
       // The scratch volumes are Fargate task storage: no host path, no EFS, gone with the task.
       const volumes = taskDefinition?.Properties.Volumes as Json[];
       expect(volumes.filter((volume) => volume.Name !== 'data')).toEqual([
+        { Name: 'exec-managed-agents' },
         { Name: 'exec-agent-state' },
         { Name: 'exec-agent-logs' },
         { Name: 'tmp' },

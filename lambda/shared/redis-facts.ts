@@ -5,8 +5,8 @@ import {
   ioredisOptions,
   type RedisTarget,
   withoutSecrets,
-} from '../shared/redis-connection';
-import { parseInfo } from '../shared/redis-info';
+} from './redis-connection';
+import { parseInfo } from './redis-info';
 
 /** What a backup records about the server it copied. */
 export interface RedisFacts {

@@ -47,7 +47,9 @@ export class RedisProcess {
     const ownsDataDir = options.dataDir === undefined;
     const dataDir = options.dataDir ?? makeTempDir('redis-test');
     const env = {
-      ...process.env,
+      // Not the caller's REDIS_* variables (a test may set REDIS_HOST for a client, a developer
+      // REDIS_URL): the entrypoint refuses any it does not know. Only what is given here counts.
+      ...withoutRedisVariables(process.env),
       REDIS_ENV: 'production',
       REDIS_PASSWORD: PASSWORDS.default,
       REDIS_BACKUP_PASSWORD: PASSWORDS.backup,
@@ -175,6 +177,10 @@ export class RedisProcess {
     for (const client of this.clients) client.disconnect();
     this.clients = [];
   }
+}
+
+function withoutRedisVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('REDIS_')));
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -28,7 +28,7 @@ export async function startNodeServer(script: string, args: string[]): Promise<L
   return { endpoint: `http://127.0.0.1:${port}`, process: child };
 }
 
-/** s3rver with one bucket, storing under `directory`, in a process of its own (test/support/s3rver-main.ts). */
+/** s3rver with one bucket, storing under `directory`, in a process of its own (ops/local/s3rver-main.ts). */
 export function startS3rverProcess(directory: string, bucket: string): Promise<LocalServer> {
   return startNodeServer(`${__dirname}/s3rver-main.ts`, [directory, bucket]);
 }

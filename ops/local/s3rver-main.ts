@@ -1,5 +1,5 @@
 /**
- * An s3rver in a process of its own (test/support/node-server.ts starts it): the benchmarks keep
+ * An s3rver in a process of its own (ops/local/node-server.ts starts it): the benchmarks keep
  * its CPU and memory apart from the measured process's, and tests get OpenSSL's legacy provider
  * for its paginated listings. Args: <port> <directory> <bucket>. Prints "ready" when listening.
  */
