@@ -25,6 +25,7 @@ const STAGE_FIELDS: Record<keyof StageConfig, true> = {
   backupRetentionDays: true,
   backupColdStorageAfterDays: true,
   alarmEmail: true,
+  alarmsNotifyNobody: true,
   monitoring: true,
   retainData: true,
   logRetentionDays: true,

@@ -14,7 +14,9 @@ export const prodConfig: StageConfig = {
   backupIntervalHours: 24,
   backupStartHourUtc: 2,
   backupRetentionDays: 35,
-  // alarmEmail: 'oncall@example.com', // the monitoring issue subscribes it to the alarm topic
+  // Prod's alarms must reach someone: set the on-call address here before its first deploy
+  // (alarmEmail: 'oncall@example.com') and remove alarmsNotifyNobody. Until then synth says so.
+  alarmsNotifyNobody: true,
   retainData: true,
   logRetentionDays: 365,
   dnsNamespace: 'prod.emailclient.internal',

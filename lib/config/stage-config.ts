@@ -146,6 +146,12 @@ export interface StageConfig {
    */
   readonly alarmEmail?: string;
   /**
+   * Says explicitly that this stage's alarms are to notify nobody (no `alarmEmail`; e.g. the alarm
+   * topic is subscribed outside this app). A retained stage (prod) without either fails synth.
+   * @default false
+   */
+  readonly alarmsNotifyNobody?: boolean;
+  /**
    * Metrics schedule, Celery queues and alarm thresholds (monitoring issue). Every field has a
    * default (see `MonitoringConfig` and `DEFAULT_MONITORING` in monitoring.ts).
    * @default all defaults

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { unknownFields } from './known-fields';
 import { validateMonitoring } from './monitoring';
 import { EVICTION_POLICIES, type EvictionPolicy, type StageConfig } from './stage-config';
@@ -171,7 +172,11 @@ function isRfc1918(cidr: string): boolean {
 const SECURITY_GROUP_ID = /^sg-([0-9a-f]{8}|[0-9a-f]{17})$/;
 const VPC_ID = /^vpc-([0-9a-f]{8}|[0-9a-f]{17})$/;
 const ACCOUNT_ID = /^[0-9]{12}$/;
-const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$/;
+/** The regions this aws-cdk-lib knows (its region-info facts): a typo such as eu-west-9 is not one. */
+const REGIONS: readonly string[] = RegionInfo.regions.map((region) => region.name);
+
+/** An environment-agnostic synth (no account or region) sees two AZs: Fn::GetAZs picked by index. */
+const AGNOSTIC_AZS = 2;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -212,11 +217,14 @@ export function validateStageConfig(config: StageConfig, environment: ResolvedEn
   if (config.account !== undefined && !ACCOUNT_ID.test(config.account)) {
     fail('account', config.account, 'Allowed: a 12-digit AWS account id, or unset for CDK_DEFAULT_ACCOUNT.');
   }
-  if (config.region !== undefined && !REGION.test(config.region)) {
+  const region = config.region ?? environment.region;
+  if (region !== undefined && !REGIONS.includes(region)) {
     fail(
-      'region',
-      config.region,
-      'Allowed: an AWS region name such as eu-west-1, or unset for CDK_DEFAULT_REGION.',
+      config.region === undefined
+        ? 'region (from CDK_DEFAULT_REGION, i.e. AWS_REGION or the profile)'
+        : 'region',
+      region,
+      `not a region AWS has. Allowed: one of ${REGIONS.join(', ')}; or unset for CDK_DEFAULT_REGION.`,
     );
   }
 
@@ -239,6 +247,15 @@ export function validateStageConfig(config: StageConfig, environment: ResolvedEn
     }
     if (!Number.isInteger(vpc.maxAzs) || vpc.maxAzs < 2 || vpc.maxAzs > 3) {
       fail('vpc.maxAzs', vpc.maxAzs, 'Allowed: 2 or 3 (the task can move to another AZ if one fails).');
+    } else if (vpc.maxAzs > AGNOSTIC_AZS && (!environment.account || !environment.region)) {
+      // Without a concrete account and region CDK cannot look the AZs up: it silently builds 2.
+      fail(
+        'vpc.maxAzs',
+        vpc.maxAzs,
+        `this stage synthesizes environment-agnostic (account ${environment.account ?? 'unset'}, region ${environment.region ?? 'unset'}), ` +
+          `which gives only ${AGNOSTIC_AZS} AZs: ${vpc.maxAzs} would silently become ${AGNOSTIC_AZS}. ` +
+          `Allowed: ${AGNOSTIC_AZS}; or pin account and region in lib/config/${config.envName}.ts (the AZs are then looked up once and kept in cdk.context.json).`,
+      );
     }
   } else if (vpc.kind === 'imported') {
     if (!VPC_ID.test(vpc.vpcId)) {
@@ -369,6 +386,25 @@ export function validateStageConfig(config: StageConfig, environment: ResolvedEn
 
   if (config.alarmEmail !== undefined && !EMAIL.test(config.alarmEmail)) {
     fail('alarmEmail', config.alarmEmail, 'Allowed: an e-mail address (name@example.com), or unset.');
+  }
+  if (config.alarmsNotifyNobody !== undefined && typeof config.alarmsNotifyNobody !== 'boolean') {
+    fail('alarmsNotifyNobody', config.alarmsNotifyNobody, 'Allowed: true, false, or unset.');
+  } else if (config.alarmsNotifyNobody === true && config.alarmEmail !== undefined) {
+    fail(
+      'alarmsNotifyNobody',
+      true,
+      `contradicts alarmEmail ${JSON.stringify(config.alarmEmail)}. Allowed: one of the two.`,
+    );
+  } else if (
+    config.retainData === true &&
+    config.alarmEmail === undefined &&
+    config.alarmsNotifyNobody !== true
+  ) {
+    fail(
+      'alarmEmail',
+      undefined,
+      'a retained stage holds data someone cares about, and its alarms would notify nobody. Allowed: the on-call address; or alarmsNotifyNobody: true to say explicitly that nobody is to be notified (e.g. the alarm topic is subscribed outside this app).',
+    );
   }
   errors.push(...validateMonitoring(config));
   if (typeof config.retainData !== 'boolean') {

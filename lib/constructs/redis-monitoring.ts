@@ -113,7 +113,7 @@ export class RedisMonitoring extends Construct {
     if (props.alarmEmail === undefined) {
       Annotations.of(this).addWarningV2(
         'emailclient:redis-alarms-without-recipient',
-        `No alarmEmail for this stage: its alarms notify nobody until someone subscribes to the topic (output AlarmTopicArn). Set alarmEmail in lib/config/ (required in practice for prod).`,
+        `No alarmEmail for this stage: its alarms notify nobody until someone subscribes to the topic (output AlarmTopicArn). Set alarmEmail in lib/config/ (a retained stage must set it, or say alarmsNotifyNobody: true).`,
       );
     } else {
       this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));

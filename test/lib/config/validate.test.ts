@@ -223,8 +223,58 @@ describe('validation rules (each message names stage, field, value and what is a
 
   it('rejects a malformed account id or region', () => {
     expectOneProblem({ account: '1234' }, 'account', '1234', /12-digit AWS account id/);
-    expectOneProblem({ region: 'Europe' }, 'region', 'Europe', /region name such as eu-west-1/);
+    expectOneProblem(
+      { region: 'Europe' },
+      'region',
+      'Europe',
+      /not a region AWS has\. Allowed: one of .*eu-west-1/,
+    );
     expect(problems({ account: '123456789012', region: 'us-gov-west-1' })).toEqual([]);
+  });
+
+  it('rejects a region that is well-formed but does not exist, also from CDK_DEFAULT_REGION', () => {
+    expectOneProblem(
+      { region: 'eu-west-9' },
+      'region',
+      'eu-west-9',
+      /not a region AWS has\. Allowed: one of .*eu-west-1, eu-west-2, eu-west-3/,
+    );
+    const fromCli = problems({}, { region: 'eu-west-9' });
+    expect(fromCli).toHaveLength(1);
+    expect(fromCli[0]).toContain(
+      'field \'region (from CDK_DEFAULT_REGION, i.e. AWS_REGION or the profile)\', value "eu-west-9"',
+    );
+  });
+
+  it('refuses 3 AZs where an environment-agnostic synth can give only 2, saying how to pin the environment', () => {
+    expectOneProblem(
+      { vpc: { kind: 'new', cidr: '10.10.0.0/16', maxAzs: 3 } },
+      'vpc.maxAzs',
+      3,
+      /environment-agnostic \(account unset, region unset\), which gives only 2 AZs: 3 would silently become 2\. Allowed: 2; or pin account and region in lib\/config\/dev\.ts/,
+    );
+    const pinned = { account: '123456789012', region: 'eu-west-1' };
+    expect(problems({ ...pinned, vpc: { kind: 'new', cidr: '10.10.0.0/16', maxAzs: 3 } }, pinned)).toEqual(
+      [],
+    );
+  });
+
+  it('fails a retained stage whose alarms notify nobody, unless it says so explicitly', () => {
+    const retained = { retainData: true, alarmEmail: undefined };
+    expectOneProblem(
+      retained,
+      'alarmEmail',
+      undefined,
+      /a retained stage .* alarms would notify nobody\. Allowed: the on-call address; or alarmsNotifyNobody: true/,
+    );
+    expect(problems({ ...retained, alarmsNotifyNobody: true })).toEqual([]);
+    expect(problems({ ...retained, alarmEmail: 'oncall@example.com' })).toEqual([]);
+    expectOneProblem(
+      { alarmEmail: 'oncall@example.com', alarmsNotifyNobody: true },
+      'alarmsNotifyNobody',
+      true,
+      /contradicts alarmEmail/,
+    );
   });
 
   it('rejects a VPC CIDR that is not a private /16-/22 network', () => {
