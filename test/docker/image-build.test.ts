@@ -2,7 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../ops/local/redis-process';
-import { buildImage, debianPackages, dockerOk, TEST_BASE_IMAGE, TEST_IMAGE } from '../support/docker';
+import {
+  buildImage,
+  debianPackages,
+  dockerOk,
+  requireDocker,
+  TEST_BASE_IMAGE,
+  TEST_IMAGE,
+} from '../support/docker';
 
 // The engine we ship is the engine we test: the image holds Debian's security-patched Redis, at
 // exactly the package version of the redis-server every other test runs.
@@ -25,6 +32,14 @@ describe('docker/redis/Dockerfile', () => {
     expect(pinnedRedis).toBe(localRedis);
     expect(dockerfile).toMatch(
       /"redis-server=\$\{REDIS_DEBIAN_VERSION\}" "redis-tools=\$\{REDIS_DEBIAN_VERSION\}"/,
+    );
+  });
+});
+
+describe('without a Docker engine', () => {
+  it('the image tests fail, never skip, and say the one command to run', () => {
+    expect(() => requireDocker({ ...process.env, DOCKER_HOST: 'unix:///nonexistent/docker.sock' })).toThrow(
+      /need a Docker engine, but none answers \(DOCKER_HOST=unix:\/\/\/nonexistent\/docker\.sock: .*\)\. Run `bash \.ci\/prepare-machine`/s,
     );
   });
 });

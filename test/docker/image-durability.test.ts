@@ -7,43 +7,21 @@ import {
   docker,
   dockerOk,
   publishedPort,
-  removeAll,
-  TEST_IMAGE,
+  TestContainers,
   uniqueName,
 } from '../support/docker';
 
 // What the EFS volume must survive, with real containers: a crash under load, and the ECS deploy
 // overlap (a new task started while the old one still runs on the same /data).
 describe('the image on one volume', () => {
-  const containers: string[] = [];
-  const volumes: string[] = [];
+  const containers = new TestContainers();
+  const start = (name: string, volume: string, env: Record<string, string> = {}) =>
+    containers.start(name, volume, { REDIS_PASSWORD: PASSWORDS.default, ...env });
 
   beforeAll(() => {
     buildImage();
   }, 600_000);
-  afterAll(() => removeAll(containers, volumes));
-
-  function start(name: string, volume: string, env: Record<string, string> = {}) {
-    containers.push(name);
-    if (!volumes.includes(volume)) volumes.push(volume);
-    const envArgs = Object.entries({ REDIS_PASSWORD: PASSWORDS.default, ...env }).flatMap(([k, v]) => [
-      '-e',
-      `${k}=${v}`,
-    ]);
-    dockerOk([
-      'run',
-      '-d',
-      '--name',
-      name,
-      '--read-only',
-      '-v',
-      `${volume}:/data`,
-      '-p',
-      '127.0.0.1::6379',
-      ...envArgs,
-      TEST_IMAGE,
-    ]);
-  }
+  afterAll(() => containers.removeAll());
 
   it('loses at most about one second of acknowledged writes to docker kill -s KILL under load (AOF everysec)', async () => {
     const volume = uniqueName('data');
@@ -120,23 +98,10 @@ describe('the image on one volume', () => {
     await connect(publishedPort(first), PASSWORDS.default).then((client) => client.disconnect());
 
     const second = uniqueName('refused');
-    containers.push(second);
-    const result = docker(
-      [
-        'run',
-        '--name',
-        second,
-        '--read-only',
-        '-v',
-        `${volume}:/data`,
-        '-e',
-        `REDIS_PASSWORD=${PASSWORDS.default}`,
-        '-e',
-        'REDIS_DATA_LOCK_WAIT_SECONDS=2',
-        TEST_IMAGE,
-      ],
-      { timeoutMs: 30_000 },
-    );
+    const result = containers.run(second, volume, {
+      REDIS_PASSWORD: PASSWORDS.default,
+      REDIS_DATA_LOCK_WAIT_SECONDS: '2',
+    });
     expect(result.status).toBe(64);
     expect(result.stderr).toMatch(
       /another Redis still holds \/data\/\.redis\.lock after 2 s.*corrupt the AOF/,

@@ -5,8 +5,7 @@ import {
   docker,
   dockerOk,
   publishedPort,
-  removeAll,
-  TEST_IMAGE,
+  TestContainers,
   uniqueName,
   waitForHealth,
 } from '../support/docker';
@@ -17,32 +16,13 @@ import {
 const FAST_HEALTH = ['--health-interval', '1s', '--health-start-period', '0s', '--health-retries', '2'];
 
 describe('the image under Docker', () => {
-  const containers: string[] = [];
-  const volumes: string[] = [];
+  const containers = new TestContainers();
+  const run = containers.run.bind(containers);
 
   beforeAll(() => {
     buildImage();
   }, 600_000);
-  afterAll(() => removeAll(containers, volumes));
-
-  function run(name: string, volume: string, env: Record<string, string>, extra: string[] = []) {
-    containers.push(name);
-    if (!volumes.includes(volume)) volumes.push(volume);
-    const envArgs = Object.entries(env).flatMap(([key, value]) => ['-e', `${key}=${value}`]);
-    return docker([
-      'run',
-      '--name',
-      name,
-      '--read-only',
-      '-v',
-      `${volume}:/data`,
-      '-p',
-      '127.0.0.1::6379',
-      ...envArgs,
-      ...extra,
-      TEST_IMAGE,
-    ]);
-  }
+  afterAll(() => containers.removeAll());
 
   it('reaches healthy as 999:1000 on a read-only root, writing only to /data', async () => {
     const name = uniqueName('healthy');

@@ -29,10 +29,10 @@ export interface DockerResult {
 /** Runs the docker CLI; never throws on a non-zero exit (callers assert on it). */
 export function docker(
   args: readonly string[],
-  options: { timeoutMs?: number; input?: string } = {},
+  options: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {},
 ): DockerResult {
   const result = spawnSync('docker', args, {
-    env: DOCKER_ENV,
+    env: options.env ?? DOCKER_ENV,
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 120_000,
     input: options.input,
@@ -55,16 +55,16 @@ export function dockerOk(args: readonly string[], options: { timeoutMs?: number 
  * Fails (never skips) with the one command to run when no Docker engine answers or the base image
  * is missing: a test of the real image that silently did not run would prove nothing.
  */
-export function requireDocker(): void {
-  const info = docker(['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 15_000 });
+export function requireDocker(env: NodeJS.ProcessEnv = DOCKER_ENV): void {
+  const info = docker(['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 15_000, env });
   if (info.status !== 0) {
     throw new Error(
       `These tests build and run the real image and need a Docker engine, but none answers ` +
-        `(DOCKER_HOST=${DOCKER_ENV.DOCKER_HOST ?? 'unset'}: ${info.stderr.trim()}). ` +
+        `(DOCKER_HOST=${env.DOCKER_HOST ?? 'unset'}: ${info.stderr.trim()}). ` +
         'Run `bash .ci/prepare-machine` (npm test runs it first): it installs and starts one.',
     );
   }
-  if (docker(['image', 'inspect', TEST_BASE_IMAGE]).status !== 0) {
+  if (docker(['image', 'inspect', TEST_BASE_IMAGE], { env }).status !== 0) {
     throw new Error(
       `The base image ${TEST_BASE_IMAGE} is missing. Run \`bash .ci/prepare-machine\` (npm test runs it first): it pulls or makes it.`,
     );
@@ -170,4 +170,37 @@ export function debianPackages(image?: string): Map<string, string> {
       .split('\n')
       .map((line) => line.split(' ') as [string, string]),
   );
+}
+
+/**
+ * The containers and volumes one test file starts from the test image, as ECS runs it (read-only
+ * root, the volume at /data, 6379 published on a loopback port); `removeAll()` in afterAll.
+ */
+export class TestContainers {
+  private readonly containers: string[] = [];
+  private readonly volumes = new Set<string>();
+
+  /** `docker run` of the test image; `extra` goes before the image (e.g. `-d`, health options). */
+  run(
+    name: string,
+    volume: string,
+    env: Record<string, string>,
+    extra: readonly string[] = [],
+  ): DockerResult {
+    this.containers.push(name);
+    this.volumes.add(volume);
+    const envArgs = Object.entries(env).flatMap(([key, value]) => ['-e', `${key}=${value}`]);
+    const args = ['run', '--name', name, '--read-only', '-v', `${volume}:/data`, '-p', '127.0.0.1::6379'];
+    return docker([...args, ...envArgs, ...extra, TEST_IMAGE], { timeoutMs: 60_000 });
+  }
+
+  /** Like run() with `-d`, throwing when Docker refuses. */
+  start(name: string, volume: string, env: Record<string, string>): void {
+    const result = this.run(name, volume, env, ['-d']);
+    if (result.status !== 0) throw new Error(`docker run ${name} failed: ${result.stderr}`);
+  }
+
+  removeAll(): void {
+    removeAll(this.containers, [...this.volumes]);
+  }
 }
