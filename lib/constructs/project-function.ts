@@ -23,10 +23,16 @@ export interface ProjectFunctionProps {
   readonly timeout?: Duration;
   /** @default 256 */
   readonly memorySize?: number;
-  /** The VPC, its subnets and the function's security group: every project function runs in it. */
-  readonly vpc: ec2.IVpc;
-  readonly subnets: ec2.SubnetSelection;
-  readonly securityGroup: ec2.ISecurityGroup;
+  /**
+   * The VPC, its subnets and the function's security group: every function that talks to Redis, EFS
+   * or S3 runs in it. @default outside any VPC (only for functions that call AWS APIs the VPC has
+   * no endpoint for and touch no data: the first-data gate)
+   */
+  readonly network?: {
+    readonly vpc: ec2.IVpc;
+    readonly subnets: ec2.SubnetSelection;
+    readonly securityGroup: ec2.ISecurityGroup;
+  };
   /** Encrypts the log group and the environment variables. */
   readonly kmsKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
@@ -80,7 +86,7 @@ export class ProjectFunction extends Construct {
       ],
       resources: ['*'],
     });
-    this.role.addToPolicy(networkInterfaces);
+    if (props.network) this.role.addToPolicy(networkInterfaces);
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: path.join(LAMBDA_DIRECTORY, props.handlerFolder, 'handler.ts'),
@@ -95,9 +101,11 @@ export class ProjectFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
       environmentEncryption: props.kmsKey,
-      vpc: props.vpc,
-      vpcSubnets: props.subnets,
-      securityGroups: [props.securityGroup],
+      ...(props.network && {
+        vpc: props.network.vpc,
+        vpcSubnets: props.network.subnets,
+        securityGroups: [props.network.securityGroup],
+      }),
       ...(props.filesystem && { filesystem: props.filesystem }),
       ...(props.onFailure && { onFailure: props.onFailure, retryAttempts: 2 }),
       bundling: {
@@ -119,10 +127,12 @@ export class ProjectFunction extends Construct {
       this.logGroup.logGroupArn,
       'Lambda writes to log streams it names at runtime inside this one log group.',
     );
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'The EC2 network-interface actions Lambda needs to run in a VPC (Create/Describe/Delete ENI) do not support resource-level permissions (same as the AWSLambdaVPCAccessExecutionRole managed policy, scoped to these actions only).',
-    });
+    if (props.network) {
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'The EC2 network-interface actions Lambda needs to run in a VPC (Create/Describe/Delete ENI) do not support resource-level permissions (same as the AWSLambdaVPCAccessExecutionRole managed policy, scoped to these actions only).',
+      });
+    }
   }
 }

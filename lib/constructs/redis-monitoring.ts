@@ -4,6 +4,7 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -19,6 +20,7 @@ import {
 } from '../../lambda/shared/metric-names';
 import { METRICS_NAMESPACE, STAGE_DIMENSION } from '../../lambda/shared/observability';
 import { MAX_ALARM_WINDOW_HOURS, type ResolvedMonitoringConfig } from '../config/monitoring';
+import { FirstDataGate } from './first-data-gate';
 import { ProjectFunction } from './project-function';
 import type { RedisService } from './redis-service';
 
@@ -41,7 +43,12 @@ export interface RedisMonitoringProps {
    * Where the backups land: the metrics function lists (only) the stage's snapshot folder to
    * publish LatestSnapshotAgeHours.
    */
-  readonly backups: { readonly bucket: s3.IBucket; readonly snapshotPrefix: string };
+  readonly backups: {
+    readonly bucket: s3.IBucket;
+    readonly snapshotPrefix: string;
+    /** The backup function: the first deploy runs it once, so a first snapshot exists on day one. */
+    readonly function: lambda.IFunction;
+  };
   /** Subscribed to the alarm topic. @default no subscription */
   readonly alarmEmail?: string;
   readonly logRetention: logs.RetentionDays;
@@ -94,6 +101,8 @@ export class RedisMonitoring extends Construct {
   public readonly alarms: RedisAlarms;
   /** Alarm names start with this: `emailclient-redis-<stage>-`. */
   public readonly alarmNamePrefix: string;
+  /** Holds the alarms of a first deploy until their metrics have data. */
+  public readonly firstDataGate: FirstDataGate;
 
   private readonly props: RedisMonitoringProps;
 
@@ -150,9 +159,7 @@ export class RedisMonitoring extends Construct {
       handlerFolder: 'metrics',
       description: `Redis (${envName}): publishes INFO, DBSIZE and Celery queue metrics, counts task stops`,
       timeout: Duration.seconds(30),
-      vpc: redis.vpc,
-      subnets: redis.subnets,
-      securityGroup: redis.functionsSecurityGroup,
+      network: { vpc: redis.vpc, subnets: redis.subnets, securityGroup: redis.functionsSecurityGroup },
       kmsKey: redis.kmsKey,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
@@ -183,7 +190,7 @@ export class RedisMonitoring extends Construct {
     // for a Redis outage: no retries of failed or throttled invocations.
     this.function.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(5) });
 
-    new events.Rule(this, 'Schedule', {
+    const schedule = new events.Rule(this, 'Schedule', {
       description: `Redis (${envName}) metrics every ${intervalMinutes} minute(s)`,
       schedule: events.Schedule.rate(Duration.minutes(intervalMinutes)),
       targets: [new targets.LambdaFunction(this.function.function, { retryAttempts: 0 })],
@@ -210,9 +217,37 @@ export class RedisMonitoring extends Construct {
     // --- Alarms ------------------------------------------------------------------------------
     this.alarms = this.createAlarms();
     const action = new cloudwatchActions.SnsAction(this.topic);
+    // The alarms that count missing data as breaching exist only once their metrics have data: a
+    // first deploy must not page for "unreachable" (no sample yet) or "backup missing" (no backup
+    // yet). The gate runs a first backup and waits for the first data (Create only).
+    this.firstDataGate = new FirstDataGate(this, 'FirstDataGate', {
+      envName,
+      firstBackup: props.backups.function,
+      metrics: [
+        {
+          metric: this.alarms.redisUnreachable.metric as cloudwatch.Metric,
+          missingMeans:
+            'the metrics function published no sample of Redis: Redis unreachable, or the function failing (see its log group)',
+        },
+        {
+          metric: this.alarms.noRunningTask.metric as cloudwatch.Metric,
+          missingMeans: 'Container Insights reported no Redis task',
+        },
+        {
+          metric: this.alarms.backupMissing.metric as cloudwatch.Metric,
+          missingMeans: "the first backup did not succeed (see the backup function's log group)",
+        },
+      ],
+      kmsKey: redis.kmsKey,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    // Redis must run and be sampled before the gate can see its data.
+    this.firstDataGate.node.addDependency(redis.service, schedule);
     for (const alarm of this.allAlarms()) {
       alarm.addAlarmAction(action);
       alarm.addOkAction(action);
+      alarm.node.addDependency(this.firstDataGate.resource);
     }
 
     // --- Dashboard ---------------------------------------------------------------------------

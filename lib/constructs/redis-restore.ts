@@ -74,9 +74,8 @@ export class RedisRestore extends Construct {
   constructor(scope: Construct, id: string, props: RedisRestoreProps) {
     super(scope, id);
     const { redis, backup } = props;
+    const network = { vpc: redis.vpc, subnets: redis.subnets };
     const common = {
-      vpc: redis.vpc,
-      subnets: redis.subnets,
       kmsKey: redis.kmsKey,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
@@ -98,7 +97,7 @@ export class RedisRestore extends Construct {
       description: `Redis (${props.envName}) restore: reads a snapshot end to end and verifies it`,
       timeout: Duration.minutes(15),
       memorySize: 1024,
-      securityGroup: redis.functionsSecurityGroup,
+      network: { ...network, securityGroup: redis.functionsSecurityGroup },
       environment: {
         STAGE: props.envName,
         BUCKET_NAME: backup.bucket.bucketName,
@@ -132,7 +131,7 @@ export class RedisRestore extends Construct {
       description: `Redis (${props.envName}) restore: installs a snapshot on EFS, or puts the previous data back`,
       timeout: Duration.minutes(15),
       memorySize: 1024,
-      securityGroup: this.restoreSecurityGroup,
+      network: { ...network, securityGroup: this.restoreSecurityGroup },
       filesystem: new AccessPointMount(this.accessPoint, redis.fileSystem, RESTORE_MOUNT_PATH),
       environment: {
         STAGE: props.envName,
@@ -151,7 +150,7 @@ export class RedisRestore extends Construct {
       handlerFolder: 'restore-check',
       description: `Redis (${props.envName}) restore: compares the restored key count with the snapshot's`,
       timeout: Duration.minutes(1),
-      securityGroup: redis.functionsSecurityGroup,
+      network: { ...network, securityGroup: redis.functionsSecurityGroup },
       environment: {
         STAGE: props.envName,
         REDIS_HOST: redis.hostName,

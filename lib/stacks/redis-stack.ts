@@ -123,7 +123,11 @@ export class RedisStack extends Stack {
       envName: config.envName,
       monitoring: resolveMonitoring(config),
       backupIntervalHours: config.backupIntervalHours,
-      backups: { bucket: this.backup.bucket, snapshotPrefix: this.backup.snapshotPrefix },
+      backups: {
+        bucket: this.backup.bucket,
+        snapshotPrefix: this.backup.snapshotPrefix,
+        function: this.backup.function.function,
+      },
       ...(config.alarmEmail !== undefined && { alarmEmail: config.alarmEmail }),
       logRetention,
       removalPolicy,

@@ -58,6 +58,13 @@ describe.each(STAGES)('cdk-nag AwsSolutions on %s', (stageName) => {
         // Monitoring: the metrics function's ENI actions and its log streams (ProjectFunction).
         'Redis/Monitoring/Function/Role AwsSolutions-IAM5[Resource::*]',
         'Redis/Monitoring/Function/Role AwsSolutions-IAM5[Resource::<MonitoringFunctionLogs53232268.Arn>]',
+        // The first-data gate: cloudwatch:GetMetricData (no resource-level permissions) and its log
+        // streams; the CDK Provider framework's relay function (basic execution policy, invoking any
+        // version of the gate function).
+        'Redis/Monitoring/FirstDataGate/Function/Role AwsSolutions-IAM5[Resource::*]',
+        'Redis/Monitoring/FirstDataGate/Function/Role AwsSolutions-IAM5[Resource::<MonitoringFirstDataGateFunctionLogsB650A87E.Arn>]',
+        'Redis/Monitoring/FirstDataGate/Provider AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        'Redis/Monitoring/FirstDataGate/Provider AwsSolutions-IAM5[Resource::<MonitoringFirstDataGateFunction69C87832.Arn>:*]',
         // Restore: each function's ENI actions and log streams; the verify and restore functions read
         // snapshots under the bucket's snapshot prefix; the state machine's role: ecs:ListTasks (cluster
         // condition), log delivery and X-Ray on "*", and DescribeTasks on the Redis cluster's tasks.

@@ -613,3 +613,94 @@ describe('a stage with every monitoring option set (and weekly backups)', () => 
     });
   });
 });
+
+describe('first deploy: the alarms wait for their first data (FirstDataGate)', () => {
+  type Resource = { Type: string; Properties: Json; DependsOn?: string[] };
+
+  function resources(template: Template): Record<string, Resource> {
+    return template.toJSON().Resources as Record<string, Resource>;
+  }
+  /** The gate's Metrics property as JSON, with deploy-time references as `<Ref>` placeholders. */
+  function awaitedMetrics(gate: Resource): Json[] {
+    const text = (value: unknown): string => {
+      if (typeof value === 'string') return value;
+      const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+      return join ? join[1].map(text).join(join[0]) : '<Ref>';
+    };
+    return JSON.parse(text(gate.Properties.Metrics)) as Json[];
+  }
+
+  function gateOf(template: Template): [string, Resource] {
+    const gates = Object.entries(resources(template)).filter(
+      ([, r]) => r.Type === 'Custom::RedisFirstDataGate',
+    );
+    expect(gates).toHaveLength(1);
+    return gates[0] as [string, Resource];
+  }
+
+  it.each(STAGES)(
+    '%s: every alarm is created after the gate, the gate after the Redis service and the metrics schedule',
+    (stageName) => {
+      const template = synthesized.template(stageName);
+      const stack = synthesized.stage(stageName).redisStack;
+      const [gateId, gate] = gateOf(template);
+      const alarms = Object.values(resources(template)).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+      expect(alarms.length).toBe(stack.monitoring.allAlarms().length);
+      for (const alarm of alarms) expect(alarm.DependsOn).toContain(gateId);
+      expect(gate.DependsOn).toEqual(
+        expect.arrayContaining([
+          logicalId(stack.redis.service),
+          expect.stringMatching(/^MonitoringSchedule/),
+        ]),
+      );
+    },
+  );
+
+  it('starts the stage backup function once and waits for RedisUp, a running task and the backup metric', () => {
+    const template = synthesized.template('Dev');
+    const stack = synthesized.stage('Dev').redisStack;
+    const [, gate] = gateOf(template);
+    expect(gate.Properties.BackupFunctionName).toEqual({ Ref: logicalId(stack.backup.function.function) });
+    const metrics = awaitedMetrics(gate);
+    expect(metrics.map((metric) => `${metric.namespace}/${metric.metricName}`)).toEqual([
+      'EmailPlatform/Redis/RedisUp',
+      'ECS/ContainerInsights/RunningTaskCount',
+      'EmailPlatform/Redis/BackupSucceeded',
+    ]);
+    expect(metrics[0]?.dimensions).toEqual({ service: 'redis-metrics', Stage: 'dev' });
+  });
+
+  it('waits for the snapshot age instead where backups are weekly (beyond CloudWatch look-back)', () => {
+    const [, gate] = gateOf(custom.template('Qa'));
+    const metrics = awaitedMetrics(gate);
+    expect(metrics[2]).toMatchObject({
+      metricName: 'LatestSnapshotAgeHours',
+      dimensions: { service: 'redis-metrics', Stage: 'qa' },
+    });
+  });
+
+  it('runs its function outside the VPC, allowed only to read metrics and invoke that one backup function', () => {
+    const template = synthesized.template('Dev');
+    const stack = synthesized.stage('Dev').redisStack;
+    const gateFunction = stack.monitoring.firstDataGate.node.findChild('Function') as unknown as {
+      function: import('aws-cdk-lib/aws-lambda').Function;
+      role: import('aws-cdk-lib/aws-iam').Role;
+    };
+    const fn = resources(template)[logicalId(gateFunction.function)];
+    expect(fn?.Properties.VpcConfig).toBeUndefined();
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalId(gateFunction.role) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Sid: 'ReadMetrics', Effect: 'Allow', Action: 'cloudwatch:GetMetricData', Resource: '*' },
+          {
+            Sid: 'StartFirstBackup',
+            Effect: 'Allow',
+            Action: 'lambda:InvokeFunction',
+            Resource: { 'Fn::GetAtt': [logicalId(stack.backup.function.function), 'Arn'] },
+          },
+        ]),
+      },
+    });
+  });
+});

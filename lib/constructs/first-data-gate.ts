@@ -1,0 +1,112 @@
+import { CustomResource, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import type { AwaitedMetric } from '../../lambda/first-data-gate/wait-for-data';
+import { acknowledgeWildcardResource } from './nag';
+import { ProjectFunction } from './project-function';
+
+export interface FirstDataGateProps {
+  /** Stage name, for descriptions. */
+  readonly envName: string;
+  /** The metrics the alarms watch whose first data point must exist before the alarms do. */
+  readonly metrics: ReadonlyArray<{ readonly metric: cloudwatch.Metric; readonly missingMeans: string }>;
+  /** Invoked once on the first deploy, so that a first backup exists (and its metric) on day one. */
+  readonly firstBackup: lambda.IFunction;
+  /** How long the first deploy waits for the data before it fails. @default 12 minutes */
+  readonly waitMinutes?: number;
+  readonly kmsKey: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * Holds a new stage's alarms until there is something to judge. An alarm that counts missing data
+ * as breaching ("unreachable", "backup missing") would fire the moment it is created on a first
+ * deploy: no sample yet, no backup for up to a day. This custom resource, on Create only, starts a
+ * first backup and waits until every given metric has a data point; the alarms depend on it, so
+ * CloudFormation creates them after. If the data never comes (Redis unreachable, the backup failing)
+ * the first deploy fails with the reason instead of paging someone later. Later deploys pass at once.
+ *
+ * The function runs outside the VPC: it calls only CloudWatch and Lambda, which the VPC has no
+ * endpoints for, and touches no data.
+ */
+export class FirstDataGate extends Construct {
+  /** The custom resource: make the alarms depend on it. */
+  public readonly resource: CustomResource;
+
+  constructor(scope: Construct, id: string, props: FirstDataGateProps) {
+    super(scope, id);
+    const waitMinutes = props.waitMinutes ?? 12;
+    const gateFunction = new ProjectFunction(this, 'Function', {
+      handlerFolder: 'first-data-gate',
+      description: `Redis (${props.envName}) first deploy: first backup, then wait for the alarms' first data`,
+      environment: {},
+      timeout: Duration.minutes(waitMinutes + 2),
+      kmsKey: props.kmsKey,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    gateFunction.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadMetrics',
+        actions: ['cloudwatch:GetMetricData'],
+        resources: ['*'],
+      }),
+    );
+    acknowledgeWildcardResource(
+      gateFunction.role,
+      '*',
+      'cloudwatch:GetMetricData has no resource-level permissions (AWS service authorization reference); it reads metric values only.',
+    );
+    // That one function, unqualified (grantInvoke would add every version, `:*`).
+    gateFunction.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'StartFirstBackup',
+        actions: ['lambda:InvokeFunction'],
+        resources: [props.firstBackup.functionArn],
+      }),
+    );
+
+    const provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: gateFunction.function,
+      // The framework's own log group, kept and encrypted like every other of the stage.
+      logGroup: new logs.LogGroup(this, 'ProviderLogs', {
+        encryptionKey: props.kmsKey,
+        retention: props.logRetention,
+        removalPolicy: props.removalPolicy,
+      }),
+    });
+    // The CDK's custom-resource framework (a small function relaying CloudFormation's request to
+    // ours): its role is the framework's own.
+    Validations.of(provider).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: "The CDK Provider framework's relay function writes its own logs with the basic execution policy; it holds no other permission but invoking the gate function.",
+    });
+    acknowledgeWildcardResource(
+      provider,
+      `${gateFunction.function.functionArn}:*`,
+      'The CDK Provider framework may invoke any version of the gate function (its own grant); that function only reads metrics and starts the backup.',
+    );
+    const awaited: AwaitedMetric[] = props.metrics.map(({ metric, missingMeans }) => ({
+      namespace: metric.namespace,
+      metricName: metric.metricName,
+      dimensions: { ...(metric.dimensions as Record<string, string>) },
+      missingMeans,
+    }));
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::RedisFirstDataGate',
+      properties: {
+        BackupFunctionName: props.firstBackup.functionName,
+        // toJsonString: the ECS metric's cluster and service names are tokens until deploy time.
+        Metrics: Stack.of(this).toJsonString(awaited),
+        WaitMinutes: String(waitMinutes),
+      },
+    });
+  }
+}
