@@ -23,11 +23,18 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
   const metrics = JSON.parse(properties.Metrics ?? '[]') as AwaitedMetric[];
   const since = new Date(Date.now() - 60_000);
   // Never past the function's own timeout: the error must reach CloudFormation.
-  const waitMs = Math.min(Number(properties.WaitMinutes) * 60_000, context.getRemainingTimeInMillis() - 30_000);
+  const waitMs = Math.min(
+    Number(properties.WaitMinutes) * 60_000,
+    context.getRemainingTimeInMillis() - 30_000,
+  );
   if (properties.BackupFunctionName) {
     // Asynchronous: the backup reports through its own metrics, which are awaited below.
     await lambda.send(
-      new InvokeCommand({ FunctionName: properties.BackupFunctionName, InvocationType: 'Event', Payload: Buffer.from('{}') }),
+      new InvokeCommand({
+        FunctionName: properties.BackupFunctionName,
+        InvocationType: 'Event',
+        Payload: Buffer.from('{}'),
+      }),
     );
   }
   await waitForFirstData({ cloudwatch, metrics, since, deadline: new Date(Date.now() + waitMs) });

@@ -1,4 +1,8 @@
-import { type CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import {
+  type CloudWatchClient,
+  GetMetricDataCommand,
+  type MetricDataQuery,
+} from '@aws-sdk/client-cloudwatch';
 
 /**
  * A metric the alarms of a new stage must have seen before they exist: until its first data point
@@ -28,7 +32,9 @@ export interface WaitOptions {
 }
 
 /** The metrics of `metrics` without any data point since `since` (one GetMetricData call). */
-export async function metricsWithoutData(options: Pick<WaitOptions, 'cloudwatch' | 'metrics' | 'since'> & { until: Date }): Promise<AwaitedMetric[]> {
+export async function metricsWithoutData(
+  options: Pick<WaitOptions, 'cloudwatch' | 'metrics' | 'since'> & { until: Date },
+): Promise<AwaitedMetric[]> {
   const queries: MetricDataQuery[] = options.metrics.map((metric, index) => ({
     Id: `m${index}`,
     MetricStat: {
@@ -75,7 +81,9 @@ export async function waitForFirstData(options: WaitOptions): Promise<void> {
       const minutes = Math.round((options.deadline.getTime() - options.since.getTime()) / 60_000);
       throw new Error(
         `no data within ${minutes} minutes of the first deploy for: ` +
-          missing.map((metric) => `${metric.namespace}/${metric.metricName} (${metric.missingMeans})`).join('; ') +
+          missing
+            .map((metric) => `${metric.namespace}/${metric.metricName} (${metric.missingMeans})`)
+            .join('; ') +
           '. The alarms are not created until it comes, so nobody is paged for a stage that never worked; fix the cause and deploy again.',
       );
     }

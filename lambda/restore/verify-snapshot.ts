@@ -1,7 +1,12 @@
 import type { Readable } from 'node:stream';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { RdbVerifier } from '../shared/rdb';
 
 export interface VerifySnapshotOptions {
@@ -68,6 +73,12 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Ve
     if (name === 'NoSuchKey' || name === 'NoSuchVersion' || name === 'NotFound') {
       throw new SnapshotNotFound(`snapshot ${source} does not exist`, { cause: error });
     }
+    // S3 answers a missing key with 403 unless it sees s3:ListBucket for the caller; the role may
+    // list only its stage's snapshot folder. Ask that listing before calling a mistyped key
+    // "Access Denied" at 3 a.m.
+    if (name === 'AccessDenied' && options.versionId === undefined && (await keyIsAbsent(s3, bucket, key))) {
+      throw new SnapshotNotFound(`snapshot ${source} does not exist`, { cause: error });
+    }
     throw error;
   }
   const verifier = new RdbVerifier({
@@ -110,4 +121,14 @@ export async function verifySnapshot(options: VerifySnapshotOptions): Promise<Ve
     ...(metadata['redis-version'] !== undefined && { redisVersion: metadata['redis-version'] }),
     ...(object.LastModified !== undefined && { lastModified: object.LastModified.toISOString() }),
   };
+}
+
+/** True when listing `key` as a prefix shows no such object; false when it exists or listing fails. */
+async function keyIsAbsent(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    const listing = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
+    return !(listing.Contents ?? []).some((object) => object.Key === key);
+  } catch {
+    return false;
+  }
 }

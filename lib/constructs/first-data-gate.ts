@@ -85,7 +85,8 @@ export class FirstDataGate extends Construct {
     // ours): its role is the framework's own.
     Validations.of(provider).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: "The CDK Provider framework's relay function writes its own logs with the basic execution policy; it holds no other permission but invoking the gate function.",
+      reason:
+        "The CDK Provider framework's relay function writes its own logs with the basic execution policy; it holds no other permission but invoking the gate function.",
     });
     acknowledgeWildcardResource(
       provider,

@@ -37,6 +37,10 @@ export class RedisNetwork extends Construct {
   public readonly flowLogGroup?: logs.LogGroup;
   /** Security group of the interface endpoints (when this construct creates them). */
   public readonly endpointSecurityGroup?: ec2.SecurityGroup;
+  /** The S3 gateway endpoint (when this construct creates it): its policy names the stage's buckets. */
+  public readonly s3Endpoint?: ec2.GatewayVpcEndpoint;
+  /** Every endpoint this construct creates: what the Redis task needs before it can start. */
+  public readonly endpoints: ec2.VpcEndpoint[] = [];
 
   constructor(scope: Construct, id: string, props: RedisNetworkProps) {
     super(scope, id);
@@ -72,10 +76,11 @@ export class RedisNetwork extends Construct {
     }
 
     if (createEndpoints) {
-      this.vpc.addGatewayEndpoint('S3Endpoint', {
+      this.s3Endpoint = this.vpc.addGatewayEndpoint('S3Endpoint', {
         service: ec2.GatewayVpcEndpointAwsService.S3,
         subnets: [this.subnets],
       });
+      this.endpoints.push(this.s3Endpoint);
       const interfaceEndpoints: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
         EcrApiEndpoint: ec2.InterfaceVpcEndpointAwsService.ECR,
         EcrDockerEndpoint: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
@@ -100,13 +105,14 @@ export class RedisNetwork extends Construct {
         `HTTPS from ${vpcCidr}`,
       );
       for (const [endpointId, service] of Object.entries(interfaceEndpoints)) {
-        this.vpc.addInterfaceEndpoint(endpointId, {
+        const endpoint = this.vpc.addInterfaceEndpoint(endpointId, {
           service,
           subnets: this.subnets,
           privateDnsEnabled: true,
           open: false,
           securityGroups: [this.endpointSecurityGroup],
         });
+        this.endpoints.push(endpoint);
       }
     }
   }

@@ -105,6 +105,16 @@ export class RedisRestore extends Construct {
       },
     });
     this.verifyFunction.role.addToPolicy(readSnapshots);
+    // A mistyped key then reads "snapshot not found", not "Access Denied" (S3 hides a missing key
+    // from callers that may not list it): listing only this stage's snapshot folder.
+    this.verifyFunction.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListThisStagesSnapshots',
+        actions: ['s3:ListBucket'],
+        resources: [backup.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${backup.snapshotPrefix}*`] } },
+      }),
+    );
     acknowledgeWildcardResource(this.verifyFunction.role, snapshotObjects, snapshotReason);
 
     // 2. Install / reinstate on EFS, through an access point of its own: the same user (the image's
@@ -162,6 +172,9 @@ export class RedisRestore extends Construct {
 
     // The state machine.
     this.logGroup = new logs.LogGroup(this, 'Logs', {
+      // Under /aws/vendedlogs/states/, as AWS advises: Step Functions then does not add the group to
+      // the account's CloudWatch Logs resource policy, whose 5,120 characters fill up.
+      logGroupName: `/aws/vendedlogs/states/emailclient-redis-${props.envName}-restore`,
       encryptionKey: redis.kmsKey,
       retention: props.logRetention,
       removalPolicy: props.removalPolicy,

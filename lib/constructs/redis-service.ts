@@ -8,7 +8,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
-import { Construct } from 'constructs';
+import { Construct, type IDependable } from 'constructs';
 import type { EvictionPolicy } from '../config/stage-config';
 import { isEvictingPolicy } from '../config/validate';
 import { acknowledgeWildcardResource } from './nag';
@@ -34,6 +34,11 @@ export interface RedisServiceProps {
   readonly vpc: ec2.IVpc;
   /** Subnets of the task (private, no public IP). */
   readonly subnets: ec2.SubnetSelection;
+  /**
+   * The VPC endpoints the task starts through (ECR, S3, Logs, Secrets Manager...), none for an
+   * imported VPC that brings its own: the service is created after them.
+   */
+  readonly endpoints: readonly IDependable[];
   /** The stage's KMS key (log groups, ECS Exec sessions). */
   readonly kmsKey: kms.IKey;
   /** The three passwords, injected as ECS secrets. */
@@ -271,6 +276,13 @@ export class RedisService extends Construct implements RedisEndpoint {
 
     // Start Redis only when the mount targets are usable, or the first task fails to mount /data.
     this.service.node.addDependency(this.fileSystem.mountTargetsAvailable);
+    // ...and when what the first task pulls its image, secrets and logs through exists: in isolated
+    // subnets a task started before the VPC endpoints (or before its execution role may read the
+    // secrets) fails with ResourceInitializationError, the circuit breaker rolls back and the
+    // stack's creation can fail (aws/aws-cdk#20548).
+    this.service.node.addDependency(...props.endpoints);
+    const executionPolicy = this.taskDefinition.executionRole?.node.tryFindChild('DefaultPolicy');
+    if (executionPolicy) this.service.node.addDependency(executionPolicy);
     const cloudMapService = this.service.cloudMapService;
     if (!cloudMapService) throw new Error('RedisService: the Fargate service has no Cloud Map service');
     this.cloudMapService = cloudMapService;

@@ -85,6 +85,7 @@ export class RedisStack extends Stack {
       envName: config.envName,
       vpc: network.vpc,
       subnets: network.subnets,
+      endpoints: network.endpoints,
       kmsKey: key,
       secrets,
       storage,

@@ -503,7 +503,16 @@ describe.each(STAGES)('%s/Redis restore', (stageName) => {
       const verify = statementsOf(template, logicalId(stack.restore.verifyFunction.role));
       expect(verify.filter((s) => JSON.stringify(s.Action).includes('s3:')).map((s) => s.Action)).toEqual([
         ['s3:GetObject', 's3:GetObjectVersion'],
+        's3:ListBucket',
       ]);
+      // Listing only this stage's snapshot folder: a mistyped key is then "not found", not a 403.
+      expect(verify.find((s) => s.Action === 's3:ListBucket')).toEqual({
+        Sid: 'ListThisStagesSnapshots',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: { 'Fn::GetAtt': [logicalId(stack.backup.bucket), 'Arn'] },
+        Condition: { StringLike: { 's3:prefix': [`snapshots/${stageName.toLowerCase()}/*`] } },
+      });
       expect(JSON.stringify(verify)).not.toMatch(/secretsmanager|elasticfilesystem/);
       const check = statementsOf(template, logicalId(stack.restore.checkFunction.role));
       const secrets = check.filter((s) => JSON.stringify(s.Action).includes('secretsmanager:'));
@@ -516,6 +525,23 @@ describe.each(STAGES)('%s/Redis restore', (stageName) => {
         REDIS_PORT: '6379',
         MONITOR_SECRET_ARN: { Ref: logicalId(stack.redis.secrets.monitorPassword) },
       });
+    });
+  });
+
+  it("logs the state machine under /aws/vendedlogs/states/ (kept out of the account's Logs resource policy)", () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: `/aws/vendedlogs/states/emailclient-redis-${stageName.toLowerCase()}-restore`,
+    });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      LoggingConfiguration: Match.objectLike({
+        Destinations: [
+          {
+            CloudWatchLogsLogGroup: {
+              LogGroupArn: { 'Fn::GetAtt': [logicalId(stack.restore.logGroup), 'Arn'] },
+            },
+          },
+        ],
+      }),
     });
   });
 

@@ -157,6 +157,19 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
       });
     });
 
+    it('creates the service after every VPC endpoint and the execution role policy the first task needs', () => {
+      const resources = template.toJSON().Resources as Record<string, { Type: string; DependsOn?: string[] }>;
+      const service = resources[logicalId(stack.redis.service)];
+      const endpoints = Object.entries(resources)
+        .filter(([, resource]) => resource.Type === 'AWS::EC2::VPCEndpoint')
+        .map(([id]) => id);
+      expect(endpoints).toHaveLength(7);
+      const executionPolicy = stack.redis.taskDefinition.executionRole?.node.findChild('DefaultPolicy');
+      expect(service?.DependsOn).toEqual(
+        expect.arrayContaining([...endpoints, logicalId(executionPolicy as never)]),
+      );
+    });
+
     it('runs Redis on a read-only root: only /data (EFS) and task-scoped scratch folders are writable', () => {
       const [taskDefinition] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
       const [container] = taskDefinition?.Properties.ContainerDefinitions ?? [];
