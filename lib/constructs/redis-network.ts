@@ -1,5 +1,6 @@
-import type { RemovalPolicy } from 'aws-cdk-lib';
+import { type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -81,6 +82,17 @@ export class RedisNetwork extends Construct {
         subnets: [this.subnets],
       });
       this.endpoints.push(this.s3Endpoint);
+      // Not the default allow-all: only the stage's buckets (allowS3Buckets) and the bucket ECR
+      // serves image layers from (the task pulls its image through this endpoint).
+      const stack = Stack.of(this);
+      this.s3Endpoint.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'EcrImageLayers',
+          principals: [new iam.AnyPrincipal()],
+          actions: ['s3:GetObject'],
+          resources: [`arn:${stack.partition}:s3:::prod-${stack.region}-starport-layer-bucket/*`],
+        }),
+      );
       const interfaceEndpoints: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
         EcrApiEndpoint: ec2.InterfaceVpcEndpointAwsService.ECR,
         EcrDockerEndpoint: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
@@ -112,8 +124,35 @@ export class RedisNetwork extends Construct {
           open: false,
           securityGroups: [this.endpointSecurityGroup],
         });
+        // Not the default allow-all: callers of this account only (the task's roles, the functions).
+        endpoint.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'ThisAccountOnly',
+            principals: [new iam.AnyPrincipal()],
+            actions: ['*'],
+            resources: ['*'],
+            conditions: { StringEquals: { 'aws:PrincipalAccount': Stack.of(this).account } },
+          }),
+        );
         this.endpoints.push(endpoint);
       }
     }
+  }
+
+  /**
+   * Lets the VPC's S3 traffic reach these buckets (and no other) through the gateway endpoint, for
+   * principals of this account. Without a gateway endpoint of ours (an imported VPC), nothing to do.
+   */
+  public allowS3Buckets(buckets: readonly { readonly bucketArn: string; arnForObjects(keyPattern: string): string }[]): void {
+    if (!this.s3Endpoint || buckets.length === 0) return;
+    this.s3Endpoint.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ThisStagesBuckets',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:*'],
+        resources: buckets.flatMap((bucket) => [bucket.bucketArn, bucket.arnForObjects('*')]),
+        conditions: { StringEquals: { 'aws:PrincipalAccount': Stack.of(this).account } },
+      }),
+    );
   }
 }

@@ -110,6 +110,7 @@ export class RedisStack extends Stack {
       logRetention,
       removalPolicy,
     });
+    network.allowS3Buckets([this.backup.bucket]);
 
     this.restore = new RedisRestore(this, 'Restore', {
       redis: this.redis,

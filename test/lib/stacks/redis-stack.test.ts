@@ -16,6 +16,17 @@ beforeAll(() => {
 });
 afterAll(() => synthesized?.cleanup());
 
+/** The statements of every IAM policy attached to a role. */
+function statementsOfRole(
+  resources: Record<string, { Type: string; Properties: Json }>,
+  roleId: string,
+): Json[] {
+  return Object.values(resources)
+    .filter((resource) => resource.Type === 'AWS::IAM::Policy')
+    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${roleId}"`))
+    .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Json[] }).Statement);
+}
+
 /** Every ingress rule of a security group (inline and standalone), as `proto from-to <- source`. */
 function ingressOf(template: Template, groupId: string): string[] {
   const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Json }>;
@@ -168,6 +179,80 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
       expect(service?.DependsOn).toEqual(
         expect.arrayContaining([...endpoints, logicalId(executionPolicy as never)]),
       );
+    });
+
+    it('limits the VPC endpoints: S3 to the stage bucket and ECR layers, the others to this account', () => {
+      const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Json }>;
+      const endpoints = Object.values(resources).filter(
+        (resource) => resource.Type === 'AWS::EC2::VPCEndpoint',
+      );
+      const bucket = logicalId(stack.backup.bucket);
+      const account = { 'aws:PrincipalAccount': { Ref: 'AWS::AccountId' } };
+      for (const endpoint of endpoints) {
+        const statements = (endpoint.Properties.PolicyDocument as { Statement: Json[] }).Statement;
+        if (endpoint.Properties.VpcEndpointType === 'Interface') {
+          expect(statements).toEqual([
+            {
+              Sid: 'ThisAccountOnly',
+              Effect: 'Allow',
+              Principal: { AWS: '*' },
+              Action: '*',
+              Resource: '*',
+              Condition: { StringEquals: account },
+            },
+          ]);
+        } else {
+          expect(statements).toEqual([
+            {
+              Sid: 'EcrImageLayers',
+              Effect: 'Allow',
+              Principal: { AWS: '*' },
+              Action: 's3:GetObject',
+              Resource: {
+                'Fn::Join': [
+                  '',
+                  [
+                    'arn:',
+                    { Ref: 'AWS::Partition' },
+                    ':s3:::prod-',
+                    { Ref: 'AWS::Region' },
+                    '-starport-layer-bucket/*',
+                  ],
+                ],
+              },
+            },
+            {
+              Sid: 'ThisStagesBuckets',
+              Effect: 'Allow',
+              Principal: { AWS: '*' },
+              Action: 's3:*',
+              Resource: [
+                { 'Fn::GetAtt': [bucket, 'Arn'] },
+                { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/*']] },
+              ],
+              Condition: { StringEquals: account },
+            },
+          ]);
+        }
+      }
+    });
+
+    it('still lets the task and every function reach what they use in S3: only the stage bucket', () => {
+      // Every S3 resource any role of the stack is granted must be one the gateway endpoint allows.
+      const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Json }>;
+      const s3Resources = Object.values(resources)
+        .filter((resource) => resource.Type === 'AWS::IAM::Policy')
+        .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Json[] }).Statement)
+        .filter((statement) => [statement.Action].flat().some((action) => String(action).startsWith('s3:')))
+        .flatMap((statement) => [statement.Resource].flat());
+      expect(s3Resources.length).toBeGreaterThan(3);
+      for (const resource of s3Resources)
+        expect(JSON.stringify(resource)).toContain(`"${logicalId(stack.backup.bucket)}"`);
+      // And the task's image layers come from ECR's bucket, allowed above.
+      const executionRole = JSON.stringify(
+        statementsOfRole(resources, logicalId(stack.redis.taskDefinition.executionRole as never)),
+      );
+      expect(executionRole).toContain('ecr:GetDownloadUrlForLayer');
     });
 
     it('runs Redis on a read-only root: only /data (EFS) and task-scoped scratch folders are writable', () => {
