@@ -77,7 +77,16 @@ describe('pipeline.yml: synth once, promote the same assembly dev -> staging -> 
   it('synthesizes exactly once and uploads that assembly on main only', () => {
     expect(text.match(/cdk synth/g)).toHaveLength(1);
     expect(pipeline.check).toMatch(
-      /if: github\.event_name == 'push' && github\.ref == 'refs\/heads\/main'\n\s+uses: actions\/upload-artifact@v4\n\s+with:\n\s+name: cdk-assembly\n\s+path: cdk\.out/,
+      /if: github\.event_name == 'push' && github\.ref == 'refs\/heads\/main'\n\s+uses: actions\/upload-artifact@[0-9a-f]{40} # v[\d.]+\n\s+with:\n\s+name: cdk-assembly\n\s+path: cdk\.out/,
+    );
+  });
+
+  it('builds the Redis image once, in the check job, and keeps it beside the assembly', () => {
+    const check = pipeline.check ?? '';
+    expect(check).toContain('run: bash .ci/build-image-asset cdk.out redis-image');
+    expect(check.indexOf('cdk synth')).toBeLessThan(check.indexOf('build-image-asset'));
+    expect(check).toMatch(
+      /uses: actions\/upload-artifact@[0-9a-f]{40} # v[\d.]+\n\s+with:\n\s+name: redis-image\n\s+path: redis-image/,
     );
   });
 
@@ -86,25 +95,59 @@ describe('pipeline.yml: synth once, promote the same assembly dev -> staging -> 
     ['deploy-staging', 'deploy-dev', 'staging', 'Staging'],
     ['deploy-prod', 'deploy-staging', 'production', 'Prod'],
   ])(
-    '%s needs %s, runs in environment %s and deploys %s/* from the downloaded assembly',
+    '%s needs %s and calls the one deploy workflow with environment %s and stage %s',
     (job, needs, environment, stage) => {
       const block = pipeline[job] ?? '';
       expect(block).toMatch(new RegExp(`^ {4}needs: ${needs}$`, 'm'));
-      expect(block).toMatch(new RegExp(`^ {4}environment: ${environment}$`, 'm'));
-      expect(block).toMatch(
-        /uses: actions\/download-artifact@v4\n\s+with:\n\s+name: cdk-assembly\n\s+path: cdk\.out/,
-      );
-      expect(block).toContain(`run: npx cdk deploy --app cdk.out '${stage}/*' --require-approval never`);
-      expect(block).not.toMatch(/cdk synth/);
+      expect(block).toMatch(/^ {4}uses: \.\/\.github\/workflows\/deploy-stage\.yml$/m);
+      expect(block).toMatch(new RegExp(`^ {6}stage: ${stage}$`, 'm'));
+      expect(block).toMatch(new RegExp(`^ {6}environment: ${environment}$`, 'm'));
       expect(block).toMatch(/permissions:\n\s+contents: read\n\s+id-token: write/);
-      expect(block).toMatch(
-        /uses: aws-actions\/configure-aws-credentials@v4\n\s+with:\n\s+role-to-assume: \$\{\{ vars\.AWS_DEPLOY_ROLE_ARN \}\}/,
-      );
-      // The download comes before the credentials, the credentials before the deploy.
-      expect(block.indexOf('download-artifact')).toBeLessThan(block.indexOf('configure-aws-credentials'));
-      expect(block.indexOf('configure-aws-credentials')).toBeLessThan(block.indexOf('cdk deploy'));
+      expect(block).not.toMatch(/steps:|cdk synth|docker build/);
     },
   );
+});
+
+describe('deploy-stage.yml: one stage, from the assembly and the image the check job made', () => {
+  const text = readFileSync(join(WORKFLOWS, 'deploy-stage.yml'), 'utf8');
+
+  it('is called by the pipeline only, with the stage and its environment', () => {
+    expect(text).toMatch(/^on:\n {2}workflow_call:\n {4}inputs:\n {6}stage:/m);
+    expect(text).toMatch(/^ {4}environment: \$\{\{ inputs\.environment \}\}$/m);
+  });
+
+  it('builds nothing: it loads the saved image under its CDK tag, checks and prints its digest, then deploys', () => {
+    expect(text).not.toMatch(/docker build|build-image-asset|cdk synth|npm run|npx tsx/);
+    expect(text).toContain('docker load --input redis-image/redis-image.tar');
+    expect(text).toMatch(/echo "\$\{\{ inputs\.stage \}\} runs Redis image \$actual/);
+    expect(text).toContain('test "$actual" = "$expected"');
+    expect(text).toContain(
+      "run: npx cdk deploy --app cdk.out '${{ inputs.stage }}/*' --require-approval never",
+    );
+    // The downloads before the credentials, the credentials before the deploy.
+    expect(text.lastIndexOf('download-artifact')).toBeLessThan(text.indexOf('configure-aws-credentials'));
+    expect(text.indexOf('docker load')).toBeLessThan(text.indexOf('cdk deploy'));
+    expect(text.indexOf('configure-aws-credentials')).toBeLessThan(text.indexOf('cdk deploy'));
+    expect(text).toMatch(/role-to-assume: \$\{\{ vars\.AWS_DEPLOY_ROLE_ARN \}\}/);
+    expect(text).toMatch(/permissions:\n\s+contents: read\n\s+id-token: write/);
+  });
+});
+
+describe.each(workflowFiles)('%s: third-party code', (file) => {
+  it('pins every action by commit SHA, with its tag in a comment', () => {
+    const text = readFileSync(join(WORKFLOWS, file), 'utf8');
+    const uses = [...text.matchAll(/uses: (\S+)(.*)$/gm)].map((match) => `${match[1]}${match[2]}`);
+    expect(uses.length).toBeGreaterThan(0);
+    for (const use of uses) {
+      if (use.startsWith('./')) continue;
+      expect(use).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
+    }
+  });
+});
+
+describe('pipeline.yml jobs', () => {
+  const text = readFileSync(join(WORKFLOWS, 'pipeline.yml'), 'utf8');
+  const pipeline = jobs(text);
 
   it('deploys only from main', () => {
     expect(pipeline['deploy-dev']).toMatch(
