@@ -12,6 +12,12 @@ export interface AwaitedMetric {
   readonly namespace: string;
   readonly metricName: string;
   readonly dimensions: Readonly<Record<string, string>>;
+  /**
+   * A data point counts only if this statistic of a minute reaches `atLeast`: RedisUp = 0 (Redis
+   * unreachable) is data, but not the data that lets the alarms start quiet.
+   */
+  readonly statistic: 'Maximum' | 'Sum';
+  readonly atLeast: number;
   /** What it means when it never comes, for the deploy's error message. */
   readonly missingMeans: string;
 }
@@ -31,7 +37,7 @@ export interface WaitOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** The metrics of `metrics` without any data point since `since` (one GetMetricData call). */
+/** The metrics of `metrics` without a good data point (>= atLeast) since `since`. */
 export async function metricsWithoutData(
   options: Pick<WaitOptions, 'cloudwatch' | 'metrics' | 'since'> & { until: Date },
 ): Promise<AwaitedMetric[]> {
@@ -44,7 +50,7 @@ export async function metricsWithoutData(
         Dimensions: Object.entries(metric.dimensions).map(([Name, Value]) => ({ Name, Value })),
       },
       Period: 60,
-      Stat: 'SampleCount',
+      Stat: metric.statistic,
     },
     ReturnData: true,
   }));
@@ -60,7 +66,9 @@ export async function metricsWithoutData(
       }),
     );
     for (const result of page.MetricDataResults ?? []) {
-      if (result.Id && (result.Values?.length ?? 0) > 0) seen.add(result.Id);
+      const metric = options.metrics[Number(result.Id?.slice(1))];
+      if (result.Id && metric && (result.Values ?? []).some((value) => value >= metric.atLeast))
+        seen.add(result.Id);
     }
     nextToken = page.NextToken;
   } while (nextToken);

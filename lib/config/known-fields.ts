@@ -32,7 +32,12 @@ const STAGE_FIELDS: Record<keyof StageConfig, true> = {
   dnsNamespace: true,
 };
 
-const NEW_VPC_FIELDS: Record<keyof NewVpcConfig, true> = { kind: true, cidr: true, maxAzs: true };
+const NEW_VPC_FIELDS: Record<keyof NewVpcConfig, true> = {
+  kind: true,
+  cidr: true,
+  maxAzs: true,
+  s3EndpointBuckets: true,
+};
 const IMPORTED_VPC_FIELDS: Record<keyof ImportedVpcConfig, true> = {
   kind: true,
   vpcId: true,

@@ -27,6 +27,12 @@ export interface NewVpcConfig {
   readonly cidr: string;
   /** Number of Availability Zones (EFS mount target + subnet in each), 2 or 3. */
   readonly maxAzs: number;
+  /**
+   * Other buckets that workloads in this VPC (e.g. Celery workers placed in its subnets) reach
+   * through its S3 endpoint, whose policy otherwise allows only the stage's backup bucket and ECR's
+   * image layers. @default none
+   */
+  readonly s3EndpointBuckets?: readonly string[];
 }
 
 /**

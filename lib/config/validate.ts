@@ -257,6 +257,15 @@ export function validateStageConfig(config: StageConfig, environment: ResolvedEn
           `Allowed: ${AGNOSTIC_AZS}; or pin account and region in lib/config/${config.envName}.ts (the AZs are then looked up once and kept in cdk.context.json).`,
       );
     }
+    for (const bucket of vpc.s3EndpointBuckets ?? []) {
+      if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+        fail(
+          'vpc.s3EndpointBuckets',
+          bucket,
+          'Allowed: S3 bucket names (3-63 lower-case letters, digits, dots, dashes).',
+        );
+      }
+    }
   } else if (vpc.kind === 'imported') {
     if (!VPC_ID.test(vpc.vpcId)) {
       fail('vpc.vpcId', vpc.vpcId, "Allowed: a VPC id, 'vpc-' followed by 8 or 17 lower-case hex digits.");

@@ -14,7 +14,15 @@ export interface FirstDataGateProps {
   /** Stage name, for descriptions. */
   readonly envName: string;
   /** The metrics the alarms watch whose first data point must exist before the alarms do. */
-  readonly metrics: ReadonlyArray<{ readonly metric: cloudwatch.Metric; readonly missingMeans: string }>;
+  readonly metrics: ReadonlyArray<{
+    readonly metric: cloudwatch.Metric;
+    /** The statistic of a minute that must reach `atLeast` (e.g. RedisUp's Maximum >= 1). */
+    readonly statistic: 'Maximum' | 'Sum';
+    readonly atLeast: number;
+    readonly missingMeans: string;
+  }>;
+  /** The stage's alarm names start with it: a stage that has alarms already is not held. */
+  readonly alarmNamePrefix: string;
   /** Invoked once on the first deploy, so that a first backup exists (and its metric) on day one. */
   readonly firstBackup: lambda.IFunction;
   /** How long the first deploy waits for the data before it fails. @default 12 minutes */
@@ -63,6 +71,20 @@ export class FirstDataGate extends Construct {
       '*',
       'cloudwatch:GetMetricData has no resource-level permissions (AWS service authorization reference); it reads metric values only.',
     );
+    const stack = Stack.of(this);
+    const stageAlarms = `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:${props.alarmNamePrefix}*`;
+    gateFunction.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'SeeWhetherTheStageHasAlarms',
+        actions: ['cloudwatch:DescribeAlarms'],
+        resources: [stageAlarms],
+      }),
+    );
+    acknowledgeWildcardResource(
+      gateFunction.role,
+      stageAlarms,
+      "Describing only this stage's alarms (its name prefix), so that a stage that already has them passes at once.",
+    );
     // That one function, unqualified (grantInvoke would add every version, `:*`).
     gateFunction.role.addToPolicy(
       new iam.PolicyStatement({
@@ -93,10 +115,12 @@ export class FirstDataGate extends Construct {
       `${gateFunction.function.functionArn}:*`,
       'The CDK Provider framework may invoke any version of the gate function (its own grant); that function only reads metrics and starts the backup.',
     );
-    const awaited: AwaitedMetric[] = props.metrics.map(({ metric, missingMeans }) => ({
+    const awaited: AwaitedMetric[] = props.metrics.map(({ metric, statistic, atLeast, missingMeans }) => ({
       namespace: metric.namespace,
       metricName: metric.metricName,
       dimensions: { ...(metric.dimensions as Record<string, string>) },
+      statistic,
+      atLeast,
       missingMeans,
     }));
     this.resource = new CustomResource(this, 'Resource', {
@@ -107,6 +131,7 @@ export class FirstDataGate extends Construct {
         // toJsonString: the ECS metric's cluster and service names are tokens until deploy time.
         Metrics: Stack.of(this).toJsonString(awaited),
         WaitMinutes: String(waitMinutes),
+        AlarmNamePrefix: props.alarmNamePrefix,
       },
     });
   }

@@ -223,18 +223,27 @@ export class RedisMonitoring extends Construct {
     this.firstDataGate = new FirstDataGate(this, 'FirstDataGate', {
       envName,
       firstBackup: props.backups.function,
+      alarmNamePrefix: this.alarmNamePrefix,
       metrics: [
         {
           metric: this.alarms.redisUnreachable.metric as cloudwatch.Metric,
+          statistic: 'Maximum',
+          atLeast: 1,
           missingMeans:
-            'the metrics function published no sample of Redis: Redis unreachable, or the function failing (see its log group)',
+            'the metrics function never found Redis up: Redis unreachable, or the function failing (see their log groups)',
         },
         {
           metric: this.alarms.noRunningTask.metric as cloudwatch.Metric,
-          missingMeans: 'Container Insights reported no Redis task',
+          statistic: 'Maximum',
+          atLeast: 1,
+          missingMeans: 'Container Insights reported no running Redis task',
         },
         {
-          metric: this.alarms.backupMissing.metric as cloudwatch.Metric,
+          // The backup function's own metric, whatever the alarm watches (weekly stages watch the
+          // snapshot age, which the metrics function publishes even before the first snapshot).
+          metric: this.backupMetric(BACKUP_METRIC.BackupSucceeded, 'Sum', Duration.hours(1)),
+          statistic: 'Sum',
+          atLeast: 1,
           missingMeans: "the first backup did not succeed (see the backup function's log group)",
         },
       ],

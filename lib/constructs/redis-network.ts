@@ -6,6 +6,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { VpcConfig } from '../config/stage-config';
 
+/** What an S3 endpoint policy needs of a bucket (an s3.IBucket has both). */
+export interface S3BucketArns {
+  readonly bucketArn: string;
+  arnForObjects(keyPattern: string): string;
+}
+
 export interface RedisNetworkProps {
   /** Create a VPC, or import one by id. */
   readonly vpc: VpcConfig;
@@ -38,10 +44,12 @@ export class RedisNetwork extends Construct {
   public readonly flowLogGroup?: logs.LogGroup;
   /** Security group of the interface endpoints (when this construct creates them). */
   public readonly endpointSecurityGroup?: ec2.SecurityGroup;
-  /** The S3 gateway endpoint (when this construct creates it): its policy names the stage's buckets. */
+  /** The S3 gateway endpoint of a VPC of the stage's own: its policy names the buckets it allows. */
   public readonly s3Endpoint?: ec2.GatewayVpcEndpoint;
   /** Every endpoint this construct creates: what the Redis task needs before it can start. */
   public readonly endpoints: ec2.VpcEndpoint[] = [];
+  /** Buckets of `vpc.s3EndpointBuckets`, allowed with the stage's own by allowS3Buckets. */
+  private extraS3Buckets: readonly S3BucketArns[] = [];
 
   constructor(scope: Construct, id: string, props: RedisNetworkProps) {
     super(scope, id);
@@ -77,22 +85,32 @@ export class RedisNetwork extends Construct {
     }
 
     if (createEndpoints) {
-      this.s3Endpoint = this.vpc.addGatewayEndpoint('S3Endpoint', {
+      const s3Endpoint = this.vpc.addGatewayEndpoint('S3Endpoint', {
         service: ec2.GatewayVpcEndpointAwsService.S3,
         subnets: [this.subnets],
       });
-      this.endpoints.push(this.s3Endpoint);
-      // Not the default allow-all: only the stage's buckets (allowS3Buckets) and the bucket ECR
-      // serves image layers from (the task pulls its image through this endpoint).
-      const stack = Stack.of(this);
-      this.s3Endpoint.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'EcrImageLayers',
-          principals: [new iam.AnyPrincipal()],
-          actions: ['s3:GetObject'],
-          resources: [`arn:${stack.partition}:s3:::prod-${stack.region}-starport-layer-bucket/*`],
-        }),
-      );
+      this.endpoints.push(s3Endpoint);
+      // A gateway endpoint's policy governs every workload routed through these subnets. In a VPC of
+      // its own: not the default allow-all, but the stage's buckets (allowS3Buckets), the configured
+      // extra ones and the bucket ECR serves image layers from (the task pulls through here). In an
+      // imported VPC other applications share the subnets: its S3 endpoint keeps the default policy.
+      if (props.vpc.kind === 'new') {
+        this.s3Endpoint = s3Endpoint;
+        const stack = Stack.of(this);
+        s3Endpoint.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'EcrImageLayers',
+            principals: [new iam.AnyPrincipal()],
+            actions: ['s3:GetObject'],
+            resources: [`arn:${stack.partition}:s3:::prod-${stack.region}-starport-layer-bucket/*`],
+          }),
+        );
+        this.extraS3Buckets = (props.vpc.s3EndpointBuckets ?? []).map((name) => ({
+          bucketArn: `arn:${stack.partition}:s3:::${name}`,
+          arnForObjects: (keys: string) => `arn:${stack.partition}:s3:::${name}/${keys}`,
+        }));
+      }
+
       const interfaceEndpoints: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
         EcrApiEndpoint: ec2.InterfaceVpcEndpointAwsService.ECR,
         EcrDockerEndpoint: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
@@ -143,7 +161,8 @@ export class RedisNetwork extends Construct {
    * Lets the VPC's S3 traffic reach these buckets (and no other) through the gateway endpoint, for
    * principals of this account. Without a gateway endpoint of ours (an imported VPC), nothing to do.
    */
-  public allowS3Buckets(buckets: readonly { readonly bucketArn: string; arnForObjects(keyPattern: string): string }[]): void {
+  public allowS3Buckets(stageBuckets: readonly S3BucketArns[]): void {
+    const buckets = [...stageBuckets, ...this.extraS3Buckets];
     if (!this.s3Endpoint || buckets.length === 0) return;
     this.s3Endpoint.addToPolicy(
       new iam.PolicyStatement({

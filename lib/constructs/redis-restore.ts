@@ -1,4 +1,4 @@
-import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as efs from 'aws-cdk-lib/aws-efs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -177,7 +177,10 @@ export class RedisRestore extends Construct {
       logGroupName: `/aws/vendedlogs/states/emailclient-redis-${props.envName}-restore`,
       encryptionKey: redis.kmsKey,
       retention: props.logRetention,
-      removalPolicy: props.removalPolicy,
+      // A named group that is kept would block the retry of a failed first deploy ("already
+      // exists"): kept on update and delete, but not when the stack's creation rolls back.
+      removalPolicy:
+        props.removalPolicy === RemovalPolicy.RETAIN ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : props.removalPolicy,
     });
     this.stateMachineRole = new iam.Role(this, 'StateMachineRole', {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),

@@ -119,10 +119,11 @@ describe('deploy-stage.yml: one stage, from the assembly and the image the check
   it('builds nothing: it loads the saved image under its CDK tag, checks and prints its digest, then deploys', () => {
     expect(text).not.toMatch(/docker build|build-image-asset|cdk synth|npm run|npx tsx/);
     expect(text).toContain('docker load --input redis-image/redis-image.tar');
-    expect(text).toMatch(/echo "\$\{\{ inputs\.stage \}\} runs Redis image \$actual/);
-    expect(text).toContain('test "$actual" = "$expected"');
-    expect(text).toContain(
-      "run: npx cdk deploy --app cdk.out '${{ inputs.stage }}/*' --require-approval never",
+    // After the deploy: the digest ECR holds for the stage's image, what its tasks run.
+    expect(text).toMatch(/run: bash \.ci\/print-deployed-image '\$\{\{ inputs\.stage \}\}' cdk\.out/);
+    expect(text.indexOf('cdk deploy')).toBeLessThan(text.indexOf('print-deployed-image'));
+    expect(text).toMatch(
+      /run: npx cdk deploy --app cdk\.out '\$\{\{ inputs\.stage \}\}\/\*' --require-approval never/,
     );
     // The downloads before the credentials, the credentials before the deploy.
     expect(text.lastIndexOf('download-artifact')).toBeLessThan(text.indexOf('configure-aws-credentials'));

@@ -62,6 +62,7 @@ describe.each(STAGES)('cdk-nag AwsSolutions on %s', (stageName) => {
         // streams; the CDK Provider framework's relay function (basic execution policy, invoking any
         // version of the gate function).
         'Redis/Monitoring/FirstDataGate/Function/Role AwsSolutions-IAM5[Resource::*]',
+        `Redis/Monitoring/FirstDataGate/Function/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:emailclient-redis-${stageName.toLowerCase()}-*]`,
         'Redis/Monitoring/FirstDataGate/Function/Role AwsSolutions-IAM5[Resource::<MonitoringFirstDataGateFunctionLogsB650A87E.Arn>]',
         'Redis/Monitoring/FirstDataGate/Provider AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         'Redis/Monitoring/FirstDataGate/Provider AwsSolutions-IAM5[Resource::<MonitoringFirstDataGateFunction69C87832.Arn>:*]',

@@ -1,4 +1,4 @@
-import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -17,11 +17,14 @@ const properties = {
   ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
   BackupFunctionName: 'dev-backup',
   WaitMinutes: '12',
+  AlarmNamePrefix: 'emailclient-redis-dev-',
   Metrics: JSON.stringify([
     {
       namespace: 'EmailPlatform/Redis',
       metricName: 'RedisUp',
       dimensions: { Stage: 'dev' },
+      statistic: 'Maximum',
+      atLeast: 1,
       missingMeans: 'no sample',
     },
   ]),
@@ -37,6 +40,7 @@ function event(RequestType: 'Create' | 'Update' | 'Delete'): CloudFormationCusto
 describe('first-data gate handler', () => {
   it('on Create starts the first backup asynchronously, then returns once the metrics have data', async () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
     cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'm0', Values: [1] }] });
     await expect(handler(event('Create'), context)).resolves.toEqual({
       PhysicalResourceId: 'first-data-gate',
@@ -44,6 +48,21 @@ describe('first-data gate handler', () => {
     const invoke = lambda.commandCalls(InvokeCommand)[0]?.args[0].input;
     expect(invoke).toMatchObject({ FunctionName: 'dev-backup', InvocationType: 'Event' });
     expect(cloudwatch.commandCalls(GetMetricDataCommand)).toHaveLength(1);
+  });
+
+  it('on Create in a stage that already has its alarms (the gate added to a deployed stage) passes at once', async () => {
+    cloudwatch
+      .on(DescribeAlarmsCommand)
+      .resolves({ MetricAlarms: [{ AlarmName: 'emailclient-redis-dev-unreachable' }] });
+    await expect(handler(event('Create'), context)).resolves.toEqual({
+      PhysicalResourceId: 'first-data-gate',
+    });
+    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toEqual({
+      AlarmNamePrefix: 'emailclient-redis-dev-',
+      MaxRecords: 1,
+    });
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+    expect(cloudwatch.commandCalls(GetMetricDataCommand)).toHaveLength(0);
   });
 
   it.each(['Update', 'Delete'] as const)(
@@ -56,6 +75,7 @@ describe('first-data gate handler', () => {
   );
 
   it('fails the deploy with the reason when the backup cannot be started', async () => {
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
     lambda.on(InvokeCommand).rejects(new Error('AccessDeniedException: not authorized'));
     await expect(handler(event('Create'), context)).rejects.toThrow(/AccessDeniedException/);
   });

@@ -9,12 +9,16 @@ const REDIS_UP: AwaitedMetric = {
   namespace: 'EmailPlatform/Redis',
   metricName: 'RedisUp',
   dimensions: { service: 'redis-metrics', Stage: 'dev' },
+  statistic: 'Maximum',
+  atLeast: 1,
   missingMeans: 'the metrics function never sampled Redis',
 };
 const BACKUP: AwaitedMetric = {
   namespace: 'EmailPlatform/Redis/Backup',
   metricName: 'BackupSucceeded',
   dimensions: { service: 'redis-backup', Stage: 'dev' },
+  statistic: 'Sum',
+  atLeast: 1,
   missingMeans: 'the first backup did not succeed',
 };
 
@@ -25,7 +29,10 @@ describe('waitForFirstData', () => {
   /** A fake clock that sleeps by moving forward. */
   function clock(start = Date.parse('2026-11-30T12:00:00Z')) {
     let now = start;
-    return { now: () => now, sleep: async (ms: number) => void (now += ms), start };
+    const sleep = async (ms: number) => {
+      now += ms;
+    };
+    return { now: () => now, sleep, start };
   }
 
   function answers(...polls: Array<Record<string, number[]>>) {
@@ -69,6 +76,30 @@ describe('waitForFirstData', () => {
         ],
       },
     ]);
+  });
+
+  it('does not count RedisUp = 0 (Redis unreachable) as the data the alarms may start from', async () => {
+    const time = clock();
+    cloudwatch.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        { Id: 'm0', Values: [0, 0, 0] },
+        { Id: 'm1', Values: [1] },
+      ],
+    });
+    const waiting = waitForFirstData({
+      cloudwatch: cloudwatch as unknown as CloudWatchClient,
+      metrics: [REDIS_UP, BACKUP],
+      since: new Date(time.start),
+      deadline: new Date(time.start + 2 * 60_000),
+      ...time,
+    });
+    await expect(waiting).rejects.toThrow(
+      /EmailPlatform\/Redis\/RedisUp \(the metrics function never sampled Redis\)/,
+    );
+    const stats = cloudwatch
+      .commandCalls(GetMetricDataCommand)[0]
+      ?.args[0].input.MetricDataQueries?.map((query) => query.MetricStat?.Stat);
+    expect(stats).toEqual(['Maximum', 'Sum']);
   });
 
   it('reads every page of the answer', async () => {

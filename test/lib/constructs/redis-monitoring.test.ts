@@ -670,13 +670,27 @@ describe('first deploy: the alarms wait for their first data (FirstDataGate)', (
     expect(metrics[0]?.dimensions).toEqual({ service: 'redis-metrics', Stage: 'dev' });
   });
 
-  it('waits for the snapshot age instead where backups are weekly (beyond CloudWatch look-back)', () => {
+  it("waits for the backup function's own success where backups are weekly too (the snapshot age exists before any snapshot)", () => {
     const [, gate] = gateOf(custom.template('Qa'));
     const metrics = awaitedMetrics(gate);
     expect(metrics[2]).toMatchObject({
-      metricName: 'LatestSnapshotAgeHours',
-      dimensions: { service: 'redis-metrics', Stage: 'qa' },
+      metricName: 'BackupSucceeded',
+      dimensions: { service: 'redis-backup', Stage: 'qa' },
+      statistic: 'Sum',
+      atLeast: 1,
     });
+  });
+
+  it('counts only good data: Redis up (Maximum >= 1), a running task, a succeeded backup; skips stages with alarms', () => {
+    const [, gate] = gateOf(synthesized.template('Dev'));
+    expect(
+      awaitedMetrics(gate).map((metric) => [metric.metricName, metric.statistic, metric.atLeast]),
+    ).toEqual([
+      ['RedisUp', 'Maximum', 1],
+      ['RunningTaskCount', 'Maximum', 1],
+      ['BackupSucceeded', 'Sum', 1],
+    ]);
+    expect(gate.Properties.AlarmNamePrefix).toBe('emailclient-redis-dev-');
   });
 
   it('runs its function outside the VPC, allowed only to read metrics and invoke that one backup function', () => {

@@ -379,6 +379,34 @@ describe('an imported VPC', () => {
     template.hasResourceProperties('AWS::ServiceDiscovery::PrivateDnsNamespace', { Vpc: vpcId });
   });
 
+  it("with createEndpoints, leaves its S3 endpoint's policy open: other applications share those subnets", () => {
+    const withEndpoints = synthesize({
+      stages: [
+        {
+          ...devConfig,
+          account: '123456789012',
+          region: 'eu-west-1',
+          vpc: { kind: 'imported', vpcId, createEndpoints: true },
+        },
+      ],
+      context: lookup,
+    });
+    try {
+      const endpoints = Object.values(withEndpoints.template('Dev').findResources('AWS::EC2::VPCEndpoint'));
+      const gateway = endpoints.filter((endpoint) => endpoint.Properties.VpcEndpointType === 'Gateway');
+      expect(gateway).toHaveLength(1);
+      expect(gateway[0]?.Properties.PolicyDocument).toBeUndefined();
+      // The interface endpoints are still this account's only.
+      const interfaces = endpoints.filter((endpoint) => endpoint.Properties.VpcEndpointType === 'Interface');
+      expect(interfaces.length).toBe(6);
+      for (const endpoint of interfaces) {
+        expect(JSON.stringify(endpoint.Properties.PolicyDocument)).toContain('aws:PrincipalAccount');
+      }
+    } finally {
+      withEndpoints.cleanup();
+    }
+  });
+
   it('is cdk-nag clean too', () => {
     const report = synthesized.validationReport();
     expect(

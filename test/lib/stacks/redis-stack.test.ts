@@ -237,6 +237,28 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
       }
     });
 
+    it('lets configured extra buckets through the S3 endpoint, for other workloads in the VPC', () => {
+      const withExtra = synthesize({
+        stages: [
+          {
+            ...STAGE_CONFIG.Dev,
+            vpc: { kind: 'new', cidr: '10.10.0.0/16', maxAzs: 2, s3EndpointBuckets: ['email-attachments'] },
+          },
+        ],
+      });
+      try {
+        const endpoint = Object.values(withExtra.template('Dev').findResources('AWS::EC2::VPCEndpoint')).find(
+          (resource) => resource.Properties.VpcEndpointType === 'Gateway',
+        );
+        const statement = endpoint?.Properties.PolicyDocument.Statement.find(
+          (s: Json) => s.Sid === 'ThisStagesBuckets',
+        );
+        expect(JSON.stringify(statement.Resource)).toContain(':s3:::email-attachments/*');
+      } finally {
+        withExtra.cleanup();
+      }
+    });
+
     it('still lets the task and every function reach what they use in S3: only the stage bucket', () => {
       // Every S3 resource any role of the stack is granted must be one the gateway endpoint allows.
       const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Json }>;
@@ -587,13 +609,16 @@ describe('data retention per stage', () => {
       const resources = template.findResources(type);
       expect(Object.keys(resources).length).toBeGreaterThan(0);
       for (const [id, resource] of Object.entries(resources)) {
+        // The one named log group (the restore state machine's, under /aws/vendedlogs/states/) is
+        // kept except when a failed first deploy rolls back: its name must be free for the retry.
+        const named = resource.Properties?.LogGroupName !== undefined;
         expect({
           id,
           DeletionPolicy: resource.DeletionPolicy,
           UpdateReplacePolicy: resource.UpdateReplacePolicy,
         }).toEqual({
           id,
-          DeletionPolicy: policy,
+          DeletionPolicy: named && policy === 'Retain' ? 'RetainExceptOnCreate' : policy,
           UpdateReplacePolicy: policy,
         });
       }
