@@ -17,8 +17,19 @@ export interface RedisTarget {
 }
 
 /** The target without secrets, for logs and error messages: `backup@10.0.1.5:6379 (tls)`. */
+/** The ACL users the image defines (docker/redis/entrypoint.sh). */
+const KNOWN_USERS: ReadonlySet<string> = new Set(['default', 'backup', 'monitor']);
+
 export function describeTarget(target: RedisTarget): string {
-  return `${target.username ?? 'default'}@${target.host}:${target.port}${target.tls ? ' (tls)' : ''}`;
+  // Only this project's own ACL user names are printed. Anything else in a URL's user-info may be a
+  // password (redis-cli reads redis://SECRET@host as one), and must never reach a message or a log.
+  const user =
+    target.username === undefined
+      ? 'default'
+      : KNOWN_USERS.has(target.username)
+        ? target.username
+        : '<user from the URL>';
+  return `${user}@${target.host}:${target.port}${target.tls ? ' (tls)' : ''}`;
 }
 
 /**

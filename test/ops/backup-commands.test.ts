@@ -145,6 +145,20 @@ describe('ops backup, snapshots, verify', () => {
     expect(result.stdout + result.stderr).not.toContain(secretLookingUser);
   });
 
+  it('never prints a URL user-info that is not one of our ACL users, even with REDISCLI_AUTH set', async () => {
+    // As redis-cli would read it: a password where the user name goes. Redis refuses the login.
+    const passwordAsUser = 'backup-pass-1234567';
+    const result = await runOps(
+      ['backup', '--redis-url', `redis://${passwordAsUser}@127.0.0.1:${redis.port}`, '--bucket', s3.bucket],
+      asBackupUser,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /backup of Redis <user from the URL>@127\.0\.0\.1:\d+ .*failed: .*WRONGPASS/,
+    );
+    expect(result.stdout + result.stderr).not.toContain(passwordAsUser);
+  });
+
   it('backup interrupted by Ctrl-C aborts: exit 1, the reason, and no object in the bucket', async () => {
     const big = await RedisProcess.start({ env: { REDIS_MAXMEMORY: '1gb' } });
     try {
