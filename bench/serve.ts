@@ -19,7 +19,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { parseInfo, RedisProcess } from '../ops/local/redis-process';
+import { parseInfo, RedisProcess, sleep } from '../ops/local/redis-process';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100_000);
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
         );
         // Children are counted once reaped: wait for a fork still running before reading.
         for (let i = 0; i < 100 && /_in_progress:1/.test(await redis.client().info('persistence')); i++) {
-          await new Promise((resolve) => setTimeout(resolve, 100));
+          await sleep(100);
         }
         const cpu = cpuTimesMs(redis.pid);
         forks[side].childCpuMs += cpu.children;

@@ -16,10 +16,10 @@ export interface RedisTarget {
   readonly tls?: boolean | ConnectionOptions;
 }
 
-/** The target without secrets, for logs and error messages: `backup@10.0.1.5:6379 (tls)`. */
 /** The ACL users the image defines (docker/redis/entrypoint.sh). */
 const KNOWN_USERS: ReadonlySet<string> = new Set(['default', 'backup', 'monitor']);
 
+/** The target without secrets, for logs and error messages: `backup@10.0.1.5:6379 (tls)`. */
 export function describeTarget(target: RedisTarget): string {
   // Only this project's own ACL user names are printed. Anything else in a URL's user-info may be a
   // password (redis-cli reads redis://SECRET@host as one), and must never reach a message or a log.

@@ -48,7 +48,8 @@ export interface ProjectFunctionProps {
  * - Node.js 24 (the newest LTS runtime in aws-cdk-lib), arm64, bundled by the local esbuild with
  *   source maps; the AWS SDK is BUNDLED (`externalModules: []`): production runs exactly the SDK
  *   version the tests ran (lib-storage is not in the runtime anyway, and must match client-s3);
- * - in the VPC's private subnets, in the given security group;
+ * - in the VPC's private subnets, in the given security group (unless it only calls AWS APIs the
+ *   VPC has no endpoint for and touches no data: `network` unset);
  * - an explicit, KMS-encrypted log group with retention;
  * - its own role with exactly what Lambda needs (its log streams, the VPC network interfaces)
  *   instead of the broad AWS managed policies; callers add what the function itself needs.

@@ -180,7 +180,9 @@ export class RedisRestore extends Construct {
       // A named group that is kept would block the retry of a failed first deploy ("already
       // exists"): kept on update and delete, but not when the stack's creation rolls back.
       removalPolicy:
-        props.removalPolicy === RemovalPolicy.RETAIN ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE : props.removalPolicy,
+        props.removalPolicy === RemovalPolicy.RETAIN
+          ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+          : props.removalPolicy,
     });
     this.stateMachineRole = new iam.Role(this, 'StateMachineRole', {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),

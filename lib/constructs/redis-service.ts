@@ -69,6 +69,18 @@ export interface RedisServiceProps {
 }
 
 /**
+ * Writable, task-scoped folders beside a read-only root: ECS Exec's agent (its binaries' mount point,
+ * state and logs), and /tmp.
+ * Fargate keeps them on the task's ephemeral storage; they vanish with the task.
+ */
+const SCRATCH_VOLUMES: ReadonlyArray<readonly [string, string]> = [
+  ['exec-managed-agents', '/managed-agents'],
+  ['exec-agent-state', '/var/lib/amazon'],
+  ['exec-agent-logs', '/var/log/amazon'],
+  ['tmp', '/tmp'],
+];
+
+/**
  * Redis 7 on ECS Fargate: exactly one task, built from docker/redis, with its data on EFS.
  *
  * - Deployments never run two Redis processes on the same data: one task (created with 1, never reset
@@ -83,17 +95,6 @@ export interface RedisServiceProps {
  *
  * Later constructs (backup, monitoring, restore) get everything they need from the public fields.
  */
-/**
- * Writable, task-scoped folders beside a read-only root: ECS Exec's agent state and logs, and /tmp.
- * Fargate keeps them on the task's ephemeral storage; they vanish with the task.
- */
-const SCRATCH_VOLUMES: ReadonlyArray<readonly [string, string]> = [
-  ['exec-managed-agents', '/managed-agents'],
-  ['exec-agent-state', '/var/lib/amazon'],
-  ['exec-agent-logs', '/var/log/amazon'],
-  ['tmp', '/tmp'],
-];
-
 export class RedisService extends Construct implements RedisEndpoint {
   /** The VPC. */
   public readonly vpc: ec2.IVpc;

@@ -5,9 +5,9 @@ import { freePort } from '../../ops/local/ports';
 import { REPO_ROOT } from '../../ops/local/redis-process';
 import { makeTempDir, removeTempDir } from '../../ops/local/temp-dir';
 import {
-  buildImage,
   connect,
   DOCKER_ENV,
+  requireDocker,
   TEST_BASE_IMAGE,
   uniqueName,
   waitForHealth,
@@ -50,7 +50,7 @@ describe('docker/docker-compose.yml', () => {
     let port: number;
 
     beforeAll(async () => {
-      buildImage();
+      requireDocker();
       dir = makeTempDir('compose');
       port = await freePort();
       // Only what a test must change: its own container name, and checks every second instead of

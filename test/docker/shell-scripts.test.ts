@@ -11,6 +11,8 @@ describe('shell scripts', () => {
       .map((file) => join(REPO_ROOT, 'docker/redis', file)),
     join(REPO_ROOT, '.ci/run'),
     join(REPO_ROOT, '.ci/prepare-machine'),
+    join(REPO_ROOT, '.ci/build-image-asset'),
+    join(REPO_ROOT, '.ci/print-deployed-image'),
     join(REPO_ROOT, 'docker/check-engine.sh'),
   ];
 

@@ -72,12 +72,10 @@ export function requireDocker(env: NodeJS.ProcessEnv = DOCKER_ENV): void {
 }
 
 /** Builds docker/redis on the local base (cached by Docker after the first build). */
-export function buildImage(tag = TEST_IMAGE, buildArgs: Record<string, string> = {}): string {
+export function buildImage(): void {
   requireDocker();
-  const args = ['build', '-q', '--build-arg', `BASE_IMAGE=${TEST_BASE_IMAGE}`, '-t', tag];
-  for (const [name, value] of Object.entries(buildArgs)) args.push('--build-arg', `${name}=${value}`);
+  const args = ['build', '-q', '--build-arg', `BASE_IMAGE=${TEST_BASE_IMAGE}`, '-t', TEST_IMAGE];
   dockerOk([...args, join(REPO_ROOT, 'docker', 'redis')], { timeoutMs: 600_000 });
-  return tag;
 }
 
 /** A unique name for containers and volumes made by one test, so parallel runs never collide. */
@@ -143,16 +141,6 @@ export async function connect(port: number, password: string): Promise<Redis> {
 export function removeAll(containers: readonly string[], volumes: readonly string[] = []): void {
   if (containers.length > 0) docker(['rm', '-f', '-v', ...containers]);
   if (volumes.length > 0) docker(['volume', 'rm', '-f', ...volumes]);
-}
-
-/** What `docker inspect` says of a container's exit. */
-export function exitCode(container: string): number {
-  return Number(
-    execFileSync('docker', ['inspect', '--format', '{{.State.ExitCode}}', container], {
-      env: DOCKER_ENV,
-      encoding: 'utf8',
-    }).trim(),
-  );
 }
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
