@@ -7,4 +7,5 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   testTimeout: 60_000,
+  setupFiles: ['<rootDir>/test/support/quiet-sdk.ts'],
 };

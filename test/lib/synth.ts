@@ -56,7 +56,13 @@ export function synthesize(options: SynthOptions = {}): SynthesizedApp {
   const outdir = mkdtempSync(join(tmpdir(), 'redis-cdk-test-'));
   try {
     const app = createApp({
-      appProps: { outdir, context: { ...CDK_JSON_CONTEXT, ...options.context } },
+      appProps: {
+        outdir,
+        // No Lambda bundling (esbuild per function per stage): what these tests read is the
+        // templates, not the code (CDK then stages a placeholder). `cdk synth` itself still bundles,
+        // and test/bin runs it.
+        context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...options.context },
+      },
       env: options.env ?? {},
       ...(options.stages ? { stages: options.stages } : {}),
     });
