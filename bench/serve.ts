@@ -132,17 +132,18 @@ async function main(): Promise<void> {
             samples.set(key(side, command, pipeline), list);
           }
         }
-        const persistence = parseInfo(await redis.client().info('persistence'));
+        const client = redis.client();
+        const persistence = parseInfo(await client.info('persistence'));
         forks[side].rewrites += Number(persistence.aof_rewrites ?? 0);
         forks[side].saves += Number(persistence.rdb_saves ?? 0);
         forks[side].wallMs += performance.now() - started;
-        const stats = parseInfo(await redis.client().info('stats'));
+        const stats = parseInfo(await client.info('stats'));
         forks[side].longestForkMs = Math.max(
           forks[side].longestForkMs,
           Number(stats.latest_fork_usec ?? 0) / 1000,
         );
         // Children are counted once reaped: wait for a fork still running before reading.
-        for (let i = 0; i < 100 && /_in_progress:1/.test(await redis.client().info('persistence')); i++) {
+        for (let i = 0; i < 100 && /_in_progress:1/.test(await client.info('persistence')); i++) {
           await sleep(100);
         }
         const cpu = cpuTimesMs(redis.pid);

@@ -80,7 +80,8 @@ describe('the image on one volume', () => {
     const next = uniqueName('next');
     start(next, volume, { REDIS_DATA_LOCK_WAIT_SECONDS: '30' });
     await waitForLog(next, /another Redis holds \/data\/\.redis\.lock; waiting up to 30 s/);
-    expect(dockerOk(['logs', next]) + docker(['logs', next]).stderr).not.toMatch(/Ready to accept/);
+    const logs = docker(['logs', next]);
+    expect(logs.stdout + logs.stderr).not.toMatch(/Ready to accept/);
 
     dockerOk(['stop', old], { timeoutMs: 90_000 });
     const reader = await connect(publishedPort(next), PASSWORDS.default);
