@@ -5,6 +5,7 @@ import { resolveMonitoring } from '../config/monitoring';
 import type { StageConfig } from '../config/stage-config';
 import { backupScheduleExpression } from '../config/validate';
 import { RedisBackup } from '../constructs/redis-backup';
+import { RedisConnectionParameters } from '../constructs/redis-connection-parameters';
 import { RedisDiscovery } from '../constructs/redis-discovery';
 import { RedisKey } from '../constructs/redis-key';
 import { RedisMonitoring } from '../constructs/redis-monitoring';
@@ -40,6 +41,8 @@ export class RedisStack extends Stack {
   public readonly monitoring: RedisMonitoring;
   /** Restore from a snapshot: the Step Functions state machine and its functions. */
   public readonly restore: RedisRestore;
+  /** The connection facts for consumers in other apps, as SSM parameters (docs/consumer-contract.md). */
+  public readonly connectionParameters: RedisConnectionParameters;
 
   constructor(scope: Construct, id: string, props: RedisStackProps) {
     super(scope, id, { ...props, terminationProtection: props.config.retainData });
@@ -133,6 +136,12 @@ export class RedisStack extends Stack {
       ...(config.alarmEmail !== undefined && { alarmEmail: config.alarmEmail }),
       logRetention,
       removalPolicy,
+    });
+
+    // What consumers in other apps and repositories read: the same facts under one SSM path per stage.
+    this.connectionParameters = new RedisConnectionParameters(this, 'ConnectionParameters', {
+      redis: this.redis,
+      envName: config.envName,
     });
 
     // What consumers and operators need. Secret ARNs only, never a secret value.

@@ -1,0 +1,57 @@
+/**
+ * The connection contract of a stage's Redis: SSM parameters that another CDK app (another
+ * repository) reads to connect, under ONE path per stage. The names below are that contract: the
+ * stage publishes them (RedisConnectionParameters), docs/consumer-contract.md documents them, and
+ * consumers copy them as string constants (examples/celery-consumer). Renaming or removing one breaks
+ * every consumer at its next deploy: add names, bump CONNECTION_CONTRACT_VERSION only for a change a
+ * consumer must act on.
+ */
+
+/** Version of the contract, published as `contract-version`. */
+export const CONNECTION_CONTRACT_VERSION = '1';
+
+/** The path of a stage's parameters, `/emailclient/redis/<envName>/` (with the trailing slash). */
+export function connectionParameterPath(envName: string): string {
+  return `/emailclient/redis/${envName}/`;
+}
+
+/** The names of the parameters under the stage's path (the last path segment). */
+export const CONNECTION_PARAMETER = {
+  /** Private DNS name of Redis (Cloud Map), `redis.<namespace>`. */
+  host: 'host',
+  /** Redis's port, `6379`. */
+  port: 'port',
+  /** TLS mode of Redis's port: `off` today (see RedisTlsMode). */
+  tls: 'tls',
+  /** The application's ACL user, `default`; its password is REDIS_PASSWORD. */
+  user: 'user',
+  /** ARN of the secret holding REDIS_PASSWORD (the whole SecretString is the password). */
+  passwordSecretArn: 'password-secret-arn',
+  /** ARN of the KMS key of the secrets: a consumer's execution role needs kms:Decrypt on it. */
+  kmsKeyArn: 'kms-key-arn',
+  /** The security group a consumer joins to reach Redis on its port. */
+  clientSecurityGroupId: 'client-security-group-id',
+  /** The VPC Redis runs in (the consumer's tasks must run in it). */
+  vpcId: 'vpc-id',
+  /** CONNECTION_CONTRACT_VERSION. */
+  contractVersion: 'contract-version',
+} as const;
+
+/** The name of one parameter under the stage's path. */
+export type ConnectionParameterName = (typeof CONNECTION_PARAMETER)[keyof typeof CONNECTION_PARAMETER];
+
+/**
+ * TLS on Redis's port, as published in `tls`.
+ *
+ * - `off`: plain `redis://` only (today).
+ * - `transitional`: Redis serves TLS and plain text; consumers should move to `rediss://`.
+ * - `required`: `rediss://` only.
+ *
+ * Adding TLS (a later issue) sets the stage's mode and, for `transitional` and `required`, also
+ * publishes `ca-bundle` (the PEM of the CA that signed Redis's certificate) under the same path.
+ * That name is reserved; it is not published while the mode is `off`.
+ */
+export type RedisTlsMode = 'off' | 'transitional' | 'required';
+
+/** The ACL user of the application (Celery broker, result backend, cache). */
+export const APPLICATION_USER = 'default';

@@ -1,0 +1,104 @@
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import {
+  APPLICATION_USER,
+  CONNECTION_CONTRACT_VERSION,
+  CONNECTION_PARAMETER,
+  type ConnectionParameterName,
+  connectionParameterPath,
+  type RedisTlsMode,
+} from './redis-connection-contract';
+import type { RedisService } from './redis-service';
+
+/** One published fact: the parameter's value and what it means. */
+interface Fact {
+  readonly value: string;
+  readonly description: string;
+}
+
+export interface RedisConnectionParametersProps {
+  /** The stage's Redis: host, port, client group, password secret, key and VPC come from it. */
+  readonly redis: RedisService;
+  /** Lower-case stage name: the parameters live under `/emailclient/redis/<envName>/`. */
+  readonly envName: string;
+  /**
+   * TLS mode of Redis's port, published as `tls`. A mode other than `off` needs the `ca-bundle`
+   * parameter too (RedisTlsMode), which the issue that adds TLS adds here.
+   * @default 'off'
+   */
+  readonly tls?: RedisTlsMode;
+}
+
+/**
+ * Publishes a stage's connection facts as SSM parameters (standard tier, String) under ONE path,
+ * `/emailclient/redis/<envName>/`, for consumers in another CDK app or repository
+ * (docs/consumer-contract.md). Names come from redis-connection-contract.ts. ARNs and ids only: the
+ * password stays in Secrets Manager, and a consumer's task reads it as an ECS secret.
+ */
+export class RedisConnectionParameters extends Construct {
+  /** The stage's path, with the trailing slash. */
+  public readonly path: string;
+  /** The parameters, by name. */
+  public readonly parameters: Readonly<Record<ConnectionParameterName, ssm.StringParameter>>;
+
+  constructor(scope: Construct, id: string, props: RedisConnectionParametersProps) {
+    super(scope, id);
+    const { redis } = props;
+    this.path = connectionParameterPath(props.envName);
+    const facts: Record<ConnectionParameterName, Fact> = {
+      [CONNECTION_PARAMETER.host]: {
+        value: redis.hostName,
+        description: 'Private DNS name of Redis (Cloud Map); resolvable in the VPC vpc-id',
+      },
+      [CONNECTION_PARAMETER.port]: { value: String(redis.port), description: 'TCP port of Redis on host' },
+      [CONNECTION_PARAMETER.tls]: {
+        value: props.tls ?? 'off',
+        description: 'TLS on the port: off (redis://), transitional or required (rediss://, see ca-bundle)',
+      },
+      [CONNECTION_PARAMETER.user]: {
+        value: APPLICATION_USER,
+        description: 'ACL user of the application; its password is the secret password-secret-arn',
+      },
+      [CONNECTION_PARAMETER.passwordSecretArn]: {
+        value: redis.passwordSecret.secretArn,
+        description:
+          'Secret holding REDIS_PASSWORD (whole SecretString, letters and digits); inject as ECS secret',
+      },
+      [CONNECTION_PARAMETER.kmsKeyArn]: {
+        value: redis.kmsKey.keyArn,
+        description: "KMS key of the secret: a consumer's execution role needs kms:Decrypt on it",
+      },
+      [CONNECTION_PARAMETER.clientSecurityGroupId]: {
+        value: redis.clientSecurityGroup.securityGroupId,
+        description: 'Security group a consumer joins to reach Redis on the port',
+      },
+      [CONNECTION_PARAMETER.vpcId]: {
+        value: redis.vpc.vpcId,
+        description: "VPC of Redis: a consumer's tasks run in it",
+      },
+      [CONNECTION_PARAMETER.contractVersion]: {
+        value: CONNECTION_CONTRACT_VERSION,
+        description: 'Version of this parameter contract (docs/consumer-contract.md)',
+      },
+    };
+    const parameters: Partial<Record<ConnectionParameterName, ssm.StringParameter>> = {};
+    for (const [name, fact] of Object.entries(facts) as [ConnectionParameterName, Fact][]) {
+      parameters[name] = new ssm.StringParameter(this, pascalCase(name), {
+        parameterName: `${this.path}${name}`,
+        stringValue: fact.value,
+        description: `Redis (${props.envName}): ${fact.description}`,
+        tier: ssm.ParameterTier.STANDARD,
+        dataType: ssm.ParameterDataType.TEXT,
+      });
+    }
+    this.parameters = parameters as Record<ConnectionParameterName, ssm.StringParameter>;
+  }
+}
+
+/** `password-secret-arn` -> `PasswordSecretArn` (the construct id of its parameter). */
+function pascalCase(name: string): string {
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}

@@ -1,0 +1,107 @@
+import type { Template } from 'aws-cdk-lib/assertions';
+import {
+  CONNECTION_CONTRACT_VERSION,
+  CONNECTION_PARAMETER,
+  connectionParameterPath,
+} from '../../../lib/constructs/redis-connection-contract';
+import type { RedisStack } from '../../../lib/stacks/redis-stack';
+import { logicalId, STAGE_CONFIG, STAGES, type SynthesizedApp, synthesize } from '../synth';
+
+type Json = Record<string, unknown>;
+
+let synthesized: SynthesizedApp;
+beforeAll(() => {
+  synthesized = synthesize();
+});
+afterAll(() => synthesized?.cleanup());
+
+/** Every SSM parameter of a template, by its Name. */
+function ssmParameters(template: Template): Map<string, Json> {
+  const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Json }>;
+  return new Map(
+    Object.values(resources)
+      .filter((resource) => resource.Type === 'AWS::SSM::Parameter')
+      .map((resource) => [String(resource.Properties.Name), resource.Properties]),
+  );
+}
+
+describe.each(STAGES)('%s/Redis connection parameters', (stageName) => {
+  const config = STAGE_CONFIG[stageName];
+  const path = `/emailclient/redis/${config.envName}/`;
+  let stack: RedisStack;
+  let parameters: Map<string, Json>;
+  beforeAll(() => {
+    stack = synthesized.stage(stageName).redisStack;
+    parameters = ssmParameters(synthesized.template(stageName));
+  });
+  const published = (name: string): unknown => parameters.get(`${path}${name}`)?.Value;
+
+  it(`publishes exactly the contract's names under ${path}`, () => {
+    expect(connectionParameterPath(config.envName)).toBe(path);
+    expect([...parameters.keys()].sort()).toEqual(
+      [
+        'host',
+        'port',
+        'tls',
+        'user',
+        'password-secret-arn',
+        'kms-key-arn',
+        'client-security-group-id',
+        'vpc-id',
+        'contract-version',
+      ]
+        .map((name) => `${path}${name}`)
+        .sort(),
+    );
+  });
+
+  it('publishes standard-tier String parameters, each with a description', () => {
+    for (const [name, properties] of parameters) {
+      expect({ name, type: properties.Type, tier: properties.Tier, dataType: properties.DataType }).toEqual({
+        name,
+        type: 'String',
+        tier: 'Standard',
+        dataType: 'text',
+      });
+      expect(String(properties.Description)).toMatch(new RegExp(`^Redis \\(${config.envName}\\): .{15,}`));
+    }
+  });
+
+  it('publishes the Cloud Map host name, the port, TLS off, the default user and contract version 1', () => {
+    expect(published(CONNECTION_PARAMETER.host)).toBe(`redis.${config.dnsNamespace}`);
+    expect(published(CONNECTION_PARAMETER.host)).toBe(stack.redis.hostName);
+    expect(published(CONNECTION_PARAMETER.port)).toBe('6379');
+    expect(published(CONNECTION_PARAMETER.tls)).toBe('off');
+    expect(published(CONNECTION_PARAMETER.user)).toBe('default');
+    expect(published(CONNECTION_PARAMETER.contractVersion)).toBe(CONNECTION_CONTRACT_VERSION);
+    expect(CONNECTION_CONTRACT_VERSION).toBe('1');
+  });
+
+  it("references the stage's password secret, key, client group and VPC", () => {
+    expect(published(CONNECTION_PARAMETER.passwordSecretArn)).toEqual({
+      Ref: logicalId(stack.redis.secrets.password),
+    });
+    expect(logicalId(stack.redis.secrets.password)).toBe('SecretsRedisPassword3A621B46');
+    expect(published(CONNECTION_PARAMETER.kmsKeyArn)).toEqual({
+      'Fn::GetAtt': [logicalId(stack.redis.kmsKey), 'Arn'],
+    });
+    expect(published(CONNECTION_PARAMETER.clientSecurityGroupId)).toEqual({
+      'Fn::GetAtt': ['SecurityGroupsClientBC1399B6', 'GroupId'],
+    });
+    expect(published(CONNECTION_PARAMETER.vpcId)).toEqual(stack.resolve(stack.redis.vpc.vpcId));
+    expect(published(CONNECTION_PARAMETER.vpcId)).toEqual({ Ref: expect.stringMatching(/^NetworkVpc/) });
+  });
+
+  it('holds no secret value: no dynamic reference, and secrets only by ARN', () => {
+    const values = JSON.stringify([...parameters.values()].map((properties) => properties.Value));
+    expect(values).not.toMatch(/resolve:secretsmanager|SecretString|GenerateSecretString/i);
+    const secretIds = stack.redis.secrets.all.map((secret) => logicalId(secret));
+    for (const [name, properties] of parameters) {
+      const mentioned = secretIds.filter((id) => JSON.stringify(properties.Value).includes(id));
+      expect({ name, mentioned }).toEqual({
+        name,
+        mentioned: name.endsWith('/password-secret-arn') ? [secretIds[0]] : [],
+      });
+    }
+  });
+});
