@@ -1,79 +1,122 @@
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+/**
+ * What every command shares: the usage error, option checks, and how messages reach the person.
+ * Light on purpose: `ops help` loads this and commander, nothing else.
+ */
+import { InvalidArgumentError } from 'commander';
 
-/** A mistake in how the command was called: exit code 2 and the usage text. */
+/** A mistake in how the command was called: exit code 2 and a pointer to the command's help. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+/** Exit codes every command uses (documented in each command's help). */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  /** `restore --stage` stopped following a restore that goes on in AWS. */
+  lostTrack: 3,
+  interrupted: 130,
+} as const;
+
+/** The one message for missing AWS credentials, whichever command meets it first. */
+export const NO_CREDENTIALS =
+  'no AWS credentials found: run aws sso login (or set AWS_PROFILE / --profile), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY';
+
+/** Options as commander hands them over: camelCase keys. */
+export type Options = Record<string, unknown>;
 
 /**
- * `util.parseArgs` in strict mode (unknown flags and missing values are errors), with its
- * messages turned into UsageErrors that name the flag.
+ * Every missing required option at once (`--redis-url and --bucket are required`), with the
+ * flag's value placeholder, instead of commander's one-at-a-time error.
  */
-export function parseOptions<T extends OptionSpec>(
-  argv: readonly string[],
-  options: T,
-  { positionals = 0 }: { positionals?: number } = {},
-) {
-  try {
-    const parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: positionals > 0 });
-    if (parsed.positionals.length > positionals) {
-      throw new UsageError(`unexpected argument '${parsed.positionals[positionals]}'`);
-    }
-    return parsed;
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
-  }
+export function requireOptions(options: Options, flags: Record<string, string>): void {
+  const missing = Object.entries(flags)
+    .filter(([flag]) => {
+      const value = options[camelCase(flag)];
+      return value === undefined || value === '';
+    })
+    .map(([flag, placeholder]) => `--${flag} ${placeholder}`);
+  if (missing.length === 1) throw new UsageError(`missing ${missing[0]}`);
+  if (missing.length > 1) throw new UsageError(`missing ${missing.join(', ')}`);
 }
 
-/** The value of a required string option, or a UsageError naming it. */
-export function required(values: Record<string, unknown>, name: string): string {
-  const value = values[name];
-  if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} is required`);
-  return value;
+/** The flags of `names` that were given (`--bucket`, ...), e.g. to refuse mixing two forms. */
+export function givenFlags(options: Options, names: readonly string[]): string[] {
+  return names.filter((name) => options[camelCase(name)] !== undefined).map((name) => `--${name}`);
 }
 
-/**
- * `--endpoint-url`, checked before anything runs (a backup would otherwise make Redis fork and
- * stream the whole dump before the S3 client rejects the URL).
- */
-export function endpointUrlOption(values: Record<string, unknown>): string | undefined {
-  const value = values['endpoint-url'];
-  if (value === undefined) return undefined;
+function camelCase(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+/** commander parser: an http(s) URL (checked before anything connects). */
+export function httpUrl(value: string): string {
   let url: URL | undefined;
   try {
-    url = new URL(String(value));
+    url = new URL(value);
   } catch {
     url = undefined;
   }
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
-    throw new UsageError(
-      `--endpoint-url ${JSON.stringify(value)} is not an http(s) URL. Allowed: e.g. http://127.0.0.1:9000 or https://s3.example.com`,
+    throw new InvalidArgumentError(
+      'not an http(s) URL. Allowed: e.g. http://127.0.0.1:9000 or https://s3.example.com',
     );
   }
-  return String(value);
+  return value;
 }
 
-/** Where progress goes: stderr, only when a person is watching (a terminal). */
-export function progress(message: string): void {
-  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${message}`);
+/** commander parser factory: a whole number in [min, max]. */
+export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value: string) => {
+    const parsed = Number(value);
+    if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `${min} to ${max}`;
+      throw new InvalidArgumentError(`expected a whole number, ${range}.`);
+    }
+    return parsed;
+  };
 }
 
-export function progressDone(): void {
-  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-}
+/**
+ * stderr, for what the person must read. A progress line (on a terminal) is cleared first, so a
+ * message never glues onto it.
+ */
+export const terminal = {
+  /** A progress line is on screen (no newline after it yet). */
+  progressShown: false,
+  isTTY(): boolean {
+    return process.stderr.isTTY === true;
+  },
+  /** Replaces the progress line (terminals only). */
+  progress(line: string): void {
+    if (!terminal.isTTY()) return;
+    process.stderr.write(`\r\x1b[K${line}`);
+    terminal.progressShown = true;
+  },
+  /** Removes the progress line. */
+  clearProgress(): void {
+    if (!terminal.progressShown) return;
+    process.stderr.write('\r\x1b[K');
+    terminal.progressShown = false;
+  },
+  /** A line on stderr, on a line of its own. */
+  say(line: string): void {
+    terminal.clearProgress();
+    process.stderr.write(`${line}\n`);
+  },
+  /** A line on stderr only on a terminal: chatter that a script does not want. */
+  note(line: string): void {
+    if (terminal.isTTY()) terminal.say(line);
+  },
+};
 
-/** Logger for the shared cores: warnings and errors on stderr, the rest only on a terminal. */
+/** Logger for the shared cores: warnings on stderr, information only on a terminal, errors by the command. */
 export const stderrLogger = {
   debug: () => {},
-  info: (message: string) => {
-    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${message}\n`);
-  },
-  warn: (message: string, ...attributes: Record<string, unknown>[]) => {
-    process.stderr.write(`warning: ${message} ${attributes.map((a) => JSON.stringify(a)).join(' ')}\n`);
-  },
+  info: (message: string) => terminal.note(message),
+  warn: (message: string, ...attributes: Record<string, unknown>[]) =>
+    terminal.say(`warning: ${message} ${attributes.map((a) => JSON.stringify(a)).join(' ')}`.trimEnd()),
   error: () => {
     // The command reports the error itself, once.
   },

@@ -11,18 +11,18 @@
  * Prints each step's time, the total, and the recovery time (restore + Redis start until it
  * answers). Exits 1 if anything differs or fails. `runDrill` is what the test suite runs.
  *
- * Options: --destroy flushall|delete (default: both, one after the other), --size-mb N (bulk data
- * on top of the varied dataset, default 64).
+ * Options: `npm run drill -- --help`.
  */
 import { mkdirSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { Command, CommanderError, Option } from 'commander';
 import type Redis from 'ioredis';
 import { runBackup } from '../lambda/backup';
 import { checkRestoredKeys } from '../lambda/restore/check-keys';
 import { installSnapshot } from '../lambda/restore/install-snapshot';
 import { dumpDatabase, type KeyDump, populate, populateBulk } from '../test/lambda/helpers/dataset';
-import { parseOptions, UsageError } from './cli-kit';
+import { wholeNumber } from './cli-kit';
 import { PASSWORDS, RedisProcess } from './local/redis-process';
 import { S3Server } from './local/s3-server';
 import { makeTempDir, removeTempDir } from './local/temp-dir';
@@ -219,33 +219,71 @@ export function formatReport(report: DrillReport): string {
   return lines.join('\n');
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+/** `npm run drill -- [options]`: options and help by commander, like `ops`. */
+function drillProgram(run: (modes: DestroyMode[], bulkMegabytes: number) => Promise<void>): Command {
+  return new Command('npm run drill --')
+    .description(
+      'The restore drill, locally, with no AWS: Redis with the production configuration -> a varied dataset ->\n' +
+        'backup to a local S3 server -> destroy the data -> restore -> Redis again -> the dataset must be identical.',
+    )
+    .usage('[--destroy flushall|delete] [--size-mb <n>]')
+    .addOption(
+      new Option(
+        '--destroy <mode>',
+        'how the data is destroyed (default: both, one after the other)',
+      ).choices(['flushall', 'delete']),
+    )
+    .addOption(
+      new Option('--size-mb <n>', 'incompressible bulk data on top of the varied dataset, in MB')
+        .argParser(wholeNumber(0))
+        .default(64),
+    )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  $ npm run drill',
+        '  $ npm run drill -- --destroy delete --size-mb 512',
+        '',
+        "Needs redis-server 7 on PATH (npm test installs it). Prints each step's time and the recovery time.",
+        '',
+        'Exit codes:',
+        '  0  the restored dataset is identical',
+        '  1  a difference or a failure (printed)',
+        '  2  wrong usage',
+      ].join('\n'),
+    )
+    .showSuggestionAfterError()
+    .exitOverride()
+    .action(async (options: { destroy?: DestroyMode; sizeMb: number }) => {
+      await run(options.destroy === undefined ? ['flushall', 'delete'] : [options.destroy], options.sizeMb);
+    });
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
   // This machine runs Node 20: the SDK's notice about Node 22 is not the drill's output.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const { values } = parseOptions(argv, {
-    destroy: { type: 'string' },
-    'size-mb': { type: 'string', default: '64' },
-  });
-  const modes: DestroyMode[] =
-    values.destroy === undefined ? ['flushall', 'delete'] : [values.destroy as DestroyMode];
-  if (!modes.every((mode) => mode === 'flushall' || mode === 'delete')) {
-    throw new UsageError(`--destroy must be flushall or delete, not '${values.destroy}'`);
-  }
-  const bulkMegabytes = Number(values['size-mb']);
-  if (!Number.isInteger(bulkMegabytes) || bulkMegabytes < 0)
-    throw new UsageError('--size-mb must be a whole number');
   let failed = false;
-  for (const destroy of modes) {
-    process.stdout.write(
-      `drill: ${destroy === 'flushall' ? 'FLUSHALL + stop (an appendonlydir to replace)' : 'delete the data directory (restore into an empty one)'}, ${bulkMegabytes} MB bulk data\n`,
-    );
-    const report = await runDrill({
-      destroy,
-      bulkMegabytes,
-      log: (line) => process.stdout.write(`${line}\n`),
-    });
-    process.stdout.write(`${formatReport(report)}\n\n`);
-    failed ||= !report.ok;
+  const program = drillProgram(async (modes, bulkMegabytes) => {
+    for (const destroy of modes) {
+      process.stdout.write(
+        `drill: ${destroy === 'flushall' ? 'FLUSHALL + stop (an appendonlydir to replace)' : 'delete the data directory (restore into an empty one)'}, ${bulkMegabytes} MB bulk data\n`,
+      );
+      const report = await runDrill({
+        destroy,
+        bulkMegabytes,
+        log: (line) => process.stdout.write(`${line}\n`),
+      });
+      process.stdout.write(`${formatReport(report)}\n\n`);
+      failed ||= !report.ok;
+    }
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
   }
   return failed ? 1 : 0;
 }
@@ -257,7 +295,7 @@ if (require.main === module) {
     },
     (error: Error) => {
       process.stderr.write(`drill: ${error.message}\n`);
-      process.exitCode = error instanceof UsageError ? 2 : 1;
+      process.exitCode = 1;
     },
   );
 }

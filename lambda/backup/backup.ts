@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { pipeline, type Transform } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   type CompleteMultipartUploadCommandOutput,
@@ -72,6 +72,11 @@ export interface BackupDeps {
    * is a good snapshot. Keep it under the Lambda's deadline margin (20 s). @default 12_000
    */
   readonly completionGraceMs?: number;
+  /**
+   * Called as the RDB arrives: bytes received so far, and the size Redis announced (disk framing;
+   * undefined for a diskless stream). For a progress display.
+   */
+  readonly onProgress?: (receivedBytes: number, announcedBytes: number | undefined) => void;
   /** Called once the whole RDB is verified, while its last parts may still be going to S3. */
   readonly onVerified?: (verification: RdbVerification) => void;
   /**
@@ -189,7 +194,12 @@ async function backup(
   // Upload's body (so the Upload stops and aborts), and rejects `failed`.
   const verifier = new RdbVerifier({ allowMissingChecksum: deps.allowMissingChecksum ?? false });
   if (deps.onVerified) verifier.once('verified', deps.onVerified);
-  const stages: (RdbStream | Transform)[] = [source, ...(deps.interpose ? [deps.interpose()] : []), verifier];
+  const stages: (RdbStream | Transform)[] = [
+    source,
+    ...(deps.onProgress ? [progressCounter(deps.onProgress, source)] : []),
+    ...(deps.interpose ? [deps.interpose()] : []),
+    verifier,
+  ];
   let failure: Error | undefined;
   let rejectFailed: (error: Error) => void = () => {};
   const failed = new Promise<never>((_, reject) => {
@@ -415,4 +425,19 @@ function checkNotAborted(signal: AbortSignal | undefined): void {
 function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
   return String(error);
+}
+
+/** Reports the bytes that passed, chunk by chunk. */
+function progressCounter(
+  onProgress: (receivedBytes: number, announcedBytes: number | undefined) => void,
+  source: RdbStream,
+): Transform {
+  let received = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      received += chunk.length;
+      onProgress(received, source.expectedLength);
+      callback(null, chunk);
+    },
+  });
 }

@@ -32,6 +32,8 @@ export interface InstallSnapshotOptions {
   readonly maxRdbVersion?: number;
   /** Accept a snapshot without a checksum (see RdbVerifierOptions). @default false */
   readonly allowMissingChecksum?: boolean;
+  /** Called once the snapshot is downloaded and verified, before the install changes anything. */
+  readonly onVerified?: (verification: RdbVerification) => void;
 }
 
 export interface InstallSnapshotResult extends RdbVerification {
@@ -103,6 +105,7 @@ async function installLocked(
     ...(options.maxRdbVersion !== undefined && { maxVersion: options.maxRdbVersion }),
     allowMissingChecksum: options.allowMissingChecksum ?? false,
   });
+  options.onVerified?.(verification);
 
   // 2. Keep the old data: hard links, instant and without copying, in a dated folder.
   await lock.assertHeld();

@@ -1,79 +1,95 @@
-import { Transform } from 'node:stream';
+import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { runBackup } from '../../lambda/backup';
-import { ALLOW_NO_CHECKSUM_FLAG } from '../../lambda/shared/rdb';
 import { createS3Client } from '../../lambda/shared/s3-client';
-import { DEFAULT_SNAPSHOT_PREFIX, snapshotKey } from '../../lambda/shared/snapshots';
-import {
-  endpointUrlOption,
-  formatBytes,
-  parseOptions,
-  progress,
-  progressDone,
-  required,
-  stderrLogger,
-  UsageError,
-} from '../cli-kit';
+import { snapshotKey } from '../../lambda/shared/snapshots';
+import { awsRegion } from '../aws/aws-settings';
+import { type Options, requireOptions, terminal, UsageError } from '../cli-kit';
+import { TransferProgress } from '../progress';
 import { redisTargetFromUrl } from '../redis-url';
+import { describeS3Error } from './s3-errors';
 
-export const usage = `backup --redis-url <redis://backup@host:6379> --bucket <name> [--prefix <p>] [--stage <s>]
-         [--endpoint-url <url>] [--kms-key-id <key>] [${ALLOW_NO_CHECKSUM_FLAG}]
-    Streams a verified RDB snapshot of Redis (what \`redis-cli --rdb\` gets) to
-    s3://<bucket>/<prefix>/<stage>/YYYY/MM/DD/<time>.rdb. The password comes from REDISCLI_AUTH.
-    Defaults: --prefix ${DEFAULT_SNAPSHOT_PREFIX}, --stage manual. Prints one JSON line on stdout.
-    ${ALLOW_NO_CHECKSUM_FLAG}: accept an RDB without a checksum (a Redis run with rdbchecksum no).
-    Ctrl-C aborts the upload: nothing is left in the bucket.`;
-
-export async function run(argv: readonly string[]): Promise<number> {
-  const { values } = parseOptions(argv, {
-    'redis-url': { type: 'string' },
-    bucket: { type: 'string' },
-    prefix: { type: 'string', default: DEFAULT_SNAPSHOT_PREFIX },
-    stage: { type: 'string', default: 'manual' },
-    'endpoint-url': { type: 'string' },
-    'kms-key-id': { type: 'string' },
-    'allow-no-checksum': { type: 'boolean', default: false },
-  });
-  const redis = redisTargetFromUrl(required(values, 'redis-url'));
-  const bucket = required(values, 'bucket');
-  const endpointUrl = endpointUrlOption(values);
+export async function run(options: Options): Promise<number> {
+  requireOptions(options, { 'redis-url': '<url>', bucket: '<name>' });
+  const redis = redisTargetFromUrl(String(options.redisUrl));
+  const bucket = String(options.bucket);
+  const prefix = String(options.prefix);
+  const folder = String(options.folder);
+  const endpointUrl = options.endpointUrl as string | undefined;
   try {
-    snapshotKey(values.prefix, values.stage, new Date());
+    snapshotKey(prefix, folder, new Date());
   } catch (error) {
-    throw new UsageError(`--stage: ${(error as Error).message}`);
+    throw new UsageError(`--folder ${(error as Error).message.replace(/^invalid stage /, '')}`);
   }
+  const region = endpointUrl === undefined ? await awsRegion(options) : 'us-east-1';
+  const s3 = createS3Client({ region, ...(endpointUrl !== undefined && { endpointUrl }) });
+
+  // Before Redis is asked for the dump (a fork and a whole RDB streamed): credentials and bucket.
+  await checkBucket(s3, bucket);
+
   // Ctrl-C (or a SIGTERM) aborts the backup through its usual failure path: the multipart upload
   // is aborted, so no incomplete upload stays behind in the bucket.
   const interrupted = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => interrupted.abort(new Error(`interrupted (${signal})`));
+  const onSignal = (signal: NodeJS.Signals) => {
+    terminal.clearProgress();
+    interrupted.abort(
+      new Error(`interrupted (${signal}); the upload was aborted, nothing is left in the bucket`),
+    );
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  let transferred = 0;
-  const result = await runBackup({
-    signal: interrupted.signal,
-    allowMissingChecksum: values['allow-no-checksum'],
-    redis,
-    s3: createS3Client(endpointUrl === undefined ? {} : { endpointUrl }),
-    bucket,
-    prefix: values.prefix,
-    stage: values.stage,
-    ...(values['kms-key-id'] !== undefined && { kmsKeyId: values['kms-key-id'] }),
-    logger: stderrLogger,
-    interpose: () =>
-      new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          transferred += chunk.length;
-          progress(`backup: ${formatBytes(transferred)} received from Redis`);
-          callback(null, chunk);
-        },
-      }),
-  }).finally(() => {
+  const progress = new TransferProgress('backup: from Redis to S3');
+  let progressed = 0;
+  try {
+    const result = await runBackup({
+      signal: interrupted.signal,
+      allowMissingChecksum: options.allowNoChecksum === true,
+      redis,
+      s3,
+      bucket,
+      prefix,
+      stage: folder,
+      ...(options.kmsKeyId !== undefined && { kmsKeyId: String(options.kmsKeyId) }),
+      logger: quietLogger,
+      onProgress: (received, announced) => {
+        progress.setTotal(announced);
+        progress.add(received - progressed);
+        progressed = received;
+      },
+    });
+    terminal.note(
+      `backup: ${progress.finish()}, verified (CRC64 ${result.crc64}): s3://${bucket}/${result.key}`,
+    );
+    const { key, bytes, crc64, rdbVersion, redisVersion, keys, checksum, durationMs } = result;
+    process.stdout.write(
+      `${JSON.stringify({ bucket, key, bytes, crc64, rdbVersion, redisVersion, keys, checksum, durationMs })}\n`,
+    );
+    return 0;
+  } catch (error) {
+    terminal.clearProgress();
+    if (interrupted.signal.aborted) {
+      terminal.say(`ops backup: ${(interrupted.signal.reason as Error).message}`);
+      return 130;
+    }
+    throw error;
+  } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
-  });
-  progressDone();
-  const { key, bytes, crc64, rdbVersion, redisVersion, keys, checksum, durationMs } = result;
-  process.stdout.write(
-    `${JSON.stringify({ bucket, key, bytes, crc64, rdbVersion, redisVersion, keys, checksum, durationMs })}\n`,
-  );
-  return 0;
+  }
+}
+/** The backup core's logger: its warnings matter, its steps are the progress line's job. */
+const quietLogger = {
+  debug: () => {},
+  info: () => {},
+  warn: (message: string, ...attributes: Record<string, unknown>[]) =>
+    terminal.say(`warning: ${message} ${attributes.map((a) => JSON.stringify(a)).join(' ')}`.trimEnd()),
+  error: () => {},
+};
+
+/** HeadBucket: are there credentials, does the bucket exist, may they use it? */
+async function checkBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    throw new Error(describeS3Error(error, { bucket }), { cause: error });
+  }
 }

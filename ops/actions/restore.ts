@@ -1,76 +1,65 @@
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Readable } from 'node:stream';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { installSnapshot } from '../../lambda/restore/install-snapshot';
+import { redisProcessesUsing } from '../../lambda/restore/redis-presence';
+import { RESTORE_LOCK_NAME, RESTORE_LOCK_STALE_MS } from '../../lambda/restore/restore-lock';
 import { createS3Client } from '../../lambda/shared/s3-client';
-import { DEFAULT_SNAPSHOT_PREFIX, listSnapshots } from '../../lambda/shared/snapshots';
-import { type RestoreIo, restoreOnAws } from '../aws/restore';
+import { listSnapshots } from '../../lambda/shared/snapshots';
+import { awsRegion } from '../aws/aws-settings';
+import { needsConfirmation, type RestoreIo, restoreOnAws } from '../aws/restore';
 import { stageStack } from '../aws/stage-stack';
-import { endpointUrlOption, formatBytes, parseOptions, required, UsageError } from '../cli-kit';
+import { formatBytes, givenFlags, type Options, requireOptions, terminal, UsageError } from '../cli-kit';
+import { TransferProgress } from '../progress';
+import { describeS3Error } from './s3-errors';
 
-export const usage = `restore --stage <stage> (--snapshot <key> | --latest) [--yes]
-    On AWS: restores the stage's Redis from a snapshot of its backup bucket with the restore state
-    machine (verify, stop Redis, install on EFS, start, check the key count; on failure the previous
-    data is put back). Shows each step; asks you to type the stage name for prod unless --yes.
-    --latest takes the newest of the stage's own snapshots. List them: snapshots --stage <stage>.
-  restore --bucket <name> (--key <key> | --latest) [--prefix <p>] [--stage <s>] --data-dir <dir>
-         [--endpoint-url <url>] [--allow-no-checksum]
-    Locally: installs a snapshot into a Redis data directory (Redis must not be running on it) so
-    that Redis, started with appendonly yes, loads exactly that snapshot. Verifies it completely
-    first; the old data moves to <dir>/pre-restore-<time>/. --latest takes the newest snapshot (of
-    --stage, if given). --allow-no-checksum accepts a snapshot without a checksum (rdbchecksum no).`;
+const LOCAL_FLAGS = ['bucket', 'data-dir', 'endpoint-url', 'folder', 'allow-no-checksum'];
 
-export async function run(argv: readonly string[]): Promise<number> {
-  const { values } = parseOptions(argv, {
-    bucket: { type: 'string' },
-    key: { type: 'string' },
-    latest: { type: 'boolean', default: false },
-    prefix: { type: 'string' },
-    stage: { type: 'string' },
-    'data-dir': { type: 'string' },
-    'endpoint-url': { type: 'string' },
-    snapshot: { type: 'string' },
-    yes: { type: 'boolean', default: false },
-    'allow-no-checksum': { type: 'boolean', default: false },
-  });
-  const local = (['bucket', 'key', 'data-dir', 'endpoint-url', 'prefix'] as const).filter(
-    (name) => values[name] !== undefined,
-  );
-  if (values['allow-no-checksum'] && (values.bucket === undefined || values['data-dir'] === undefined)) {
-    throw new UsageError(
-      "--allow-no-checksum goes with the local form (--bucket, --data-dir) only: a stage's Redis always writes a checksum",
-    );
+export async function run(options: Options): Promise<number> {
+  if (options.snapshot === undefined && options.latest !== true) {
+    throw new UsageError('missing --snapshot <key> or --latest');
   }
-  const aws = [...(values.snapshot !== undefined ? ['--snapshot'] : []), ...(values.yes ? ['--yes'] : [])];
-  if (local.length > 0 && aws.length > 0) {
-    throw new UsageError(
-      `${aws.join(' and ')} belong to the AWS form (--stage <stage>), ${local.map((name) => `--${name}`).join(', ')} to the local form (--bucket, --data-dir): use one form`,
-    );
+  if (options.snapshot !== undefined && options.latest === true) {
+    throw new UsageError('give --snapshot <key> or --latest, not both');
   }
-  if (local.length === 0) {
-    if (values.stage === undefined) {
+  if (options.stage !== undefined) {
+    const local = givenFlags(options, LOCAL_FLAGS);
+    if (local.length > 0) {
       throw new UsageError(
-        'give --stage <stage> to restore on AWS, or --bucket and --data-dir to restore a local data directory',
+        `--stage restores a stage on AWS; ${local.join(', ')} only apply to the local form (--bucket, --data-dir): use one form`,
       );
     }
-    return runOnAws({
-      stage: values.stage,
-      ...(values.snapshot !== undefined && { snapshot: values.snapshot }),
-      latest: values.latest,
-      yes: values.yes,
-    });
+    return runOnAws(options);
   }
-  return runLocally({ ...values, prefix: values.prefix ?? DEFAULT_SNAPSHOT_PREFIX });
+  if (options.yes !== undefined) {
+    throw new UsageError('--yes belongs to the AWS form (--stage <stage>): a local restore asks nothing');
+  }
+  if (options.bucket === undefined && options.dataDir === undefined) {
+    throw new UsageError(
+      'missing --stage <stage> (restore a stage on AWS), or --bucket <name> and --data-dir <dir> (restore a local data directory)',
+    );
+  }
+  requireOptions(options, { bucket: '<name>', 'data-dir': '<dir>' });
+  if (options.latest === true && options.folder === undefined) {
+    throw new UsageError(
+      '--latest needs --folder <name> locally: the folder to take the newest snapshot from (e.g. manual, dev); list them with: npm run -s ops -- snapshots --bucket <name>',
+    );
+  }
+  return runLocally(options);
 }
 
-async function runOnAws(options: { stage: string; snapshot?: string; latest: boolean; yes: boolean }) {
-  const target = stageStack(options.stage);
-  const region = target.region === undefined ? {} : { region: target.region };
+async function runOnAws(options: Options): Promise<number> {
+  const target = stageStack(String(options.stage));
+  needsConfirmation(target.envName, options.yes === true, process.stdin.isTTY === true);
+  const region = await awsRegion(options, target.region);
   const io: RestoreIo = {
     out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
+    err: (line) => terminal.say(line),
     interactive: process.stdin.isTTY === true,
     ask: async (question) => {
       const prompt = createInterface({ input: process.stdin, output: process.stderr });
@@ -82,8 +71,8 @@ async function runOnAws(options: { stage: string; snapshot?: string; latest: boo
     },
   };
   const onInterrupt = () => {
-    process.stderr.write(
-      '\nrestore: stopped following; the restore goes on in AWS (aws stepfunctions describe-execution --execution-arn <the execution above>)\n',
+    terminal.say(
+      'restore: stopped following; the restore goes on in AWS (aws stepfunctions describe-execution --execution-arn <the execution above>)',
     );
     process.exit(130);
   };
@@ -91,62 +80,90 @@ async function runOnAws(options: { stage: string; snapshot?: string; latest: boo
   try {
     return await restoreOnAws(
       {
-        cfn: new CloudFormationClient(region),
-        sfn: new SFNClient(region),
-        s3: createS3Client(region),
+        cfn: new CloudFormationClient({ region }),
+        sfn: new SFNClient({ region }),
+        s3: createS3Client({ region }),
         io,
       },
-      options,
+      {
+        stage: String(options.stage),
+        ...(options.snapshot !== undefined && { snapshot: String(options.snapshot) }),
+        latest: options.latest === true,
+        yes: options.yes === true,
+      },
     );
   } finally {
     process.removeListener('SIGINT', onInterrupt);
   }
 }
 
-async function runLocally(values: {
-  bucket?: string;
-  key?: string;
-  latest: boolean;
-  prefix: string;
-  stage?: string;
-  'data-dir'?: string;
-  'endpoint-url'?: string;
-  'allow-no-checksum': boolean;
-}): Promise<number> {
-  const bucket = required(values, 'bucket');
-  const dataDir = required(values, 'data-dir');
-  if ((values.key === undefined) === !values.latest) {
-    throw new UsageError('give exactly one of --key <key> or --latest');
-  }
-  const endpointUrl = endpointUrlOption(values);
-  const s3 = createS3Client(endpointUrl === undefined ? {} : { endpointUrl });
+async function runLocally(options: Options): Promise<number> {
+  const bucket = String(options.bucket);
+  const dataDir = String(options.dataDir);
+  const prefix = String(options.prefix);
+  const endpointUrl = options.endpointUrl as string | undefined;
 
-  let key = values.key;
-  if (key === undefined) {
-    const [newest] = await listSnapshots({
-      s3,
-      bucket,
-      prefix: values.prefix,
-      limit: 1,
-      withMetadata: false,
-      ...(values.stage !== undefined && { stage: values.stage }),
-    });
-    if (newest === undefined) {
-      process.stderr.write(`restore: no snapshot found under s3://${bucket}/${values.prefix}\n`);
-      return 1;
-    }
-    key = newest.key;
-  }
+  // Everything that can be checked before a download: the directory, its lock, a Redis on it.
+  await prepareDataDirectory(dataDir);
+  const region = endpointUrl === undefined ? await awsRegion(options) : 'us-east-1';
+  const s3 = createS3Client({ region, ...(endpointUrl !== undefined && { endpointUrl }) });
+  const key =
+    options.snapshot !== undefined
+      ? String(options.snapshot)
+      : await newestKey(s3, bucket, prefix, String(options.folder));
   const source = `s3://${bucket}/${key}`;
-  process.stderr.write(`restore: downloading and verifying ${source}\n`);
-  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const result = await installSnapshot({
-    dataDir,
-    snapshot: object.Body as Readable,
-    source,
-    allowMissingChecksum: values['allow-no-checksum'],
+  let head: { ContentLength?: number; Metadata?: Record<string, string> };
+  try {
+    head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (error) {
+    throw new Error(describeS3Error(error, { bucket, key }), { cause: error });
+  }
+
+  terminal.say(`restore: downloading and verifying ${source} (${formatBytes(head.ContentLength ?? 0)})`);
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })).catch((error: unknown) => {
+    throw new Error(describeS3Error(error, { bucket, key }), { cause: error });
   });
-  const keys = object.Metadata?.keys;
+  const body = object.Body as Readable;
+  const download = new TransferProgress('restore: download and verify', head.ContentLength);
+  // Ctrl-C during the download ends it through the install's failure path (the partial file is
+  // removed, the lock released); after it, the install's few renames finish first.
+  let installing = false;
+  const onInterrupt = () => {
+    if (installing) {
+      terminal.say('restore: installing the verified snapshot takes a moment; it finishes first');
+      return;
+    }
+    body.destroy(new Error('interrupted (SIGINT)'));
+  };
+  process.on('SIGINT', onInterrupt);
+  const counted = body.pipe(download.counter());
+  body.on('error', (error) => counted.destroy(error)); // pipe() alone would leave the install waiting
+  let result: Awaited<ReturnType<typeof installSnapshot>>;
+  try {
+    result = await installSnapshot({
+      dataDir,
+      snapshot: counted,
+      source,
+      allowMissingChecksum: options.allowNoChecksum === true,
+      onVerified: (verification) => {
+        installing = true;
+        terminal.say(
+          `restore: downloaded ${download.finish()}; verified: RDB format ${verification.rdbVersion}, CRC64 ${verification.crc64} ${verification.checksum}`,
+        );
+        terminal.say(`restore: installing into ${dataDir}`);
+      },
+    });
+  } catch (error) {
+    terminal.clearProgress();
+    if (!installing && /interrupted \(SIGINT\)/.test(String((error as Error).message))) {
+      terminal.say(`restore: interrupted; ${dataDir} was left unchanged`);
+      return 130;
+    }
+    throw error;
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
+  }
+  const keys = head.Metadata?.keys;
   process.stdout.write(
     [
       `restored ${source}`,
@@ -159,4 +176,60 @@ async function runLocally(values: {
     ].join('\n'),
   );
   return 0;
+}
+
+/** A directory to restore into: created if missing; refused while a restore or a Redis uses it. */
+async function prepareDataDirectory(dataDir: string): Promise<void> {
+  if (!existsSync(dataDir)) {
+    try {
+      await mkdir(dataDir, { recursive: true });
+    } catch (error) {
+      throw new Error(
+        `--data-dir ${dataDir} does not exist and cannot be created: ${(error as Error).message}`,
+      );
+    }
+    terminal.say(`restore: created the data directory ${dataDir}`);
+    return;
+  }
+  if (!statSync(dataDir).isDirectory()) {
+    throw new UsageError(
+      `--data-dir ${dataDir} is a file: give a Redis data directory (one that holds appendonlydir/)`,
+    );
+  }
+  const lock = join(dataDir, RESTORE_LOCK_NAME);
+  const lockAge = await stat(lock).then(
+    (info) => Date.now() - info.mtimeMs,
+    () => undefined,
+  );
+  if (lockAge !== undefined && lockAge < RESTORE_LOCK_STALE_MS) {
+    throw new Error(
+      `another restore holds ${lock} (touched ${Math.round(lockAge / 1000)} s ago): wait for it to finish; a lock untouched for ${RESTORE_LOCK_STALE_MS / 1000} s is taken over`,
+    );
+  }
+  const running = redisProcessesUsing(dataDir);
+  if (running.length > 0) {
+    throw new Error(
+      `redis-server (pid ${running.join(', ')}) is running on ${dataDir}: stop it first (its next save would overwrite the restore)`,
+    );
+  }
+}
+
+async function newestKey(s3: S3Client, bucket: string, prefix: string, folder: string): Promise<string> {
+  const [newest] = await listSnapshots({
+    s3,
+    bucket,
+    prefix,
+    stage: folder,
+    limit: 1,
+    withMetadata: false,
+  }).catch((error: unknown) => {
+    throw new Error(describeS3Error(error, { bucket }), { cause: error });
+  });
+  if (newest === undefined) {
+    throw new Error(
+      `no snapshot in s3://${bucket}/${prefix}/${folder}/: list the folders with npm run -s ops -- snapshots --bucket ${bucket}`,
+    );
+  }
+  terminal.say(`restore: the newest snapshot of ${folder}/ is ${newest.key}`);
+  return newest.key;
 }

@@ -1,65 +1,86 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { createS3Client } from '../../lambda/shared/s3-client';
-import { DEFAULT_SNAPSHOT_PREFIX, listSnapshots } from '../../lambda/shared/snapshots';
+import { listSnapshots, type SnapshotInfo } from '../../lambda/shared/snapshots';
+import { awsRegion } from '../aws/aws-settings';
 import { readStackOutputs, requireOutput, stageStack } from '../aws/stage-stack';
-import { endpointUrlOption, formatBytes, parseOptions, UsageError } from '../cli-kit';
+import { formatBytes, givenFlags, type Options, terminal, UsageError } from '../cli-kit';
+import { describeS3Error } from './s3-errors';
 
-export const usage = `snapshots --stage <stage> [--json]
-    On AWS: lists the snapshots in the stage's backup bucket (found from its stack), newest first:
-    key, time, size, keys. What restore --stage <stage> --snapshot <key> takes.
-  snapshots --bucket <name> [--prefix <p>] [--stage <s>] [--endpoint-url <url>] [--json]
-    Lists the snapshots in a bucket (of one stage with --stage), newest first.`;
-
-export async function run(argv: readonly string[]): Promise<number> {
-  const { values } = parseOptions(argv, {
-    bucket: { type: 'string' },
-    prefix: { type: 'string' },
-    stage: { type: 'string' },
-    'endpoint-url': { type: 'string' },
-    json: { type: 'boolean', default: false },
-  });
-  const endpointUrl = endpointUrlOption(values);
-  let bucket = values.bucket;
-  let stageFilter = values.stage;
-  let region: string | undefined;
-  if (bucket === undefined) {
-    // The AWS form: the stage's bucket, every snapshot in it (scheduled and manual ones).
-    if (values.stage === undefined) {
-      throw new UsageError("--bucket is required (or --stage <stage>: the stage's backup bucket on AWS)");
-    }
-    if (endpointUrl !== undefined || values.prefix !== undefined) {
-      throw new UsageError(
-        '--endpoint-url and --prefix go with --bucket (the local form), not with --stage alone',
-      );
-    }
-    const target = stageStack(values.stage);
-    region = target.region;
-    const cfn = new CloudFormationClient(region === undefined ? {} : { region });
-    bucket = requireOutput(
-      await readStackOutputs(cfn, target.stackName),
-      'BackupBucketName',
-      target.stackName,
-    );
-    stageFilter = undefined;
+export async function run(options: Options): Promise<number> {
+  const source = await snapshotSource(options);
+  let snapshots: SnapshotInfo[];
+  try {
+    snapshots = await listSnapshots({
+      s3: createS3Client({
+        region: source.region,
+        ...(source.endpointUrl !== undefined && { endpointUrl: source.endpointUrl }),
+      }),
+      bucket: source.bucket,
+      prefix: source.prefix,
+      ...(source.folder !== undefined && { stage: source.folder }),
+    });
+  } catch (error) {
+    throw new Error(describeS3Error(error, { bucket: source.bucket }), { cause: error });
   }
-  const prefix = values.prefix ?? DEFAULT_SNAPSHOT_PREFIX;
-  const snapshots = await listSnapshots({
-    s3: createS3Client({
-      ...(endpointUrl !== undefined && { endpointUrl }),
-      ...(region !== undefined && { region }),
-    }),
-    bucket,
-    prefix,
-    ...(stageFilter !== undefined && { stage: stageFilter }),
-  });
-  if (values.json) {
+  if (options.json === true) {
     for (const snapshot of snapshots) process.stdout.write(`${JSON.stringify(snapshot)}\n`);
     return 0;
   }
   if (snapshots.length === 0) {
-    process.stderr.write(`no snapshots under s3://${bucket}/${prefix}\n`);
+    terminal.say(`no snapshots under s3://${source.bucket}/${source.prefix}/${source.folder ?? ''}`);
     return 0;
   }
+  process.stdout.write(formatTable(snapshots));
+  return 0;
+}
+
+export interface SnapshotSource {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly folder?: string;
+  readonly region: string;
+  readonly endpointUrl?: string;
+}
+
+/**
+ * Where the snapshots are: a stage's bucket on AWS (`--stage`: the bucket from its stack), or
+ * `--bucket` (with `--endpoint-url` for an emulator). The two forms do not mix.
+ */
+export async function snapshotSource(options: Options): Promise<SnapshotSource> {
+  const prefix = String(options.prefix);
+  const endpointUrl = options.endpointUrl as string | undefined;
+  if (options.stage !== undefined) {
+    const local = givenFlags(options, ['bucket', 'endpoint-url']);
+    if (local.length > 0) {
+      throw new UsageError(
+        `--stage reads the stage's bucket on AWS; ${local.join(' and ')} name another one: give --stage or --bucket`,
+      );
+    }
+    const target = stageStack(String(options.stage));
+    const region = await awsRegion(options, target.region);
+    const outputs = await readStackOutputs(new CloudFormationClient({ region }), target.stackName);
+    const bucket = requireOutput(outputs, 'BackupBucketName', target.stackName);
+    return {
+      bucket,
+      prefix,
+      region,
+      ...(options.folder !== undefined && { folder: String(options.folder) }),
+    };
+  }
+  if (options.bucket === undefined) {
+    throw new UsageError("missing --stage <stage> (a deployed stage's bucket) or --bucket <name>");
+  }
+  const region = endpointUrl === undefined ? await awsRegion(options) : 'us-east-1';
+  return {
+    bucket: String(options.bucket),
+    prefix,
+    region,
+    ...(endpointUrl !== undefined && { endpointUrl }),
+    ...(options.folder !== undefined && { folder: String(options.folder) }),
+  };
+}
+
+function formatTable(snapshots: readonly SnapshotInfo[]): string {
   const rows = snapshots.map((s) => [
     s.key,
     s.time.toISOString(),
@@ -68,9 +89,13 @@ export async function run(argv: readonly string[]): Promise<number> {
   ]);
   const header = ['KEY', 'TIME (UTC)', 'SIZE', 'KEYS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
-  for (const row of [header, ...rows]) {
-    const line = row.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ');
-    process.stdout.write(`${line.trimEnd()}\n`);
-  }
-  return 0;
+  return [header, ...rows]
+    .map(
+      (row) =>
+        `${row
+          .map((cell, i) => cell.padEnd(widths[i] as number))
+          .join('  ')
+          .trimEnd()}\n`,
+    )
+    .join('');
 }

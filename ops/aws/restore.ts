@@ -54,6 +54,20 @@ export interface AwsRestoreOptions {
 /** Stages whose restore asks the person to type the stage's name first. */
 export const CONFIRMED_STAGES: readonly string[] = ['prod'];
 
+/**
+ * Whether the person must type the stage's name first; a UsageError when they must and cannot
+ * (no terminal, no --yes). Checked before anything calls AWS.
+ */
+export function needsConfirmation(envName: string, yes: boolean, interactive: boolean): boolean {
+  const confirm = CONFIRMED_STAGES.includes(envName) && !yes;
+  if (confirm && !interactive) {
+    throw new UsageError(
+      `restoring ${envName} needs a confirmation, and stdin is not a terminal: add --yes to restore without asking`,
+    );
+  }
+  return confirm;
+}
+
 const STEP_NAMES = new Set<string>(Object.values(RESTORE_STEPS));
 const OUTCOME_NAMES = new Set<string>(Object.values(RESTORE_OUTCOMES));
 
@@ -70,12 +84,7 @@ export async function restoreOnAws(deps: AwsRestoreDeps, options: AwsRestoreOpti
     throw new UsageError('give exactly one of --snapshot <key> or --latest');
   }
   const target = stageStack(options.stage);
-  const confirm = CONFIRMED_STAGES.includes(target.envName) && !options.yes;
-  if (confirm && !io.interactive) {
-    throw new UsageError(
-      `restoring ${target.envName} needs a confirmation, and stdin is not a terminal: add --yes to restore without asking`,
-    );
-  }
+  const confirm = needsConfirmation(target.envName, options.yes === true, io.interactive);
 
   const outputs = await readStackOutputs(deps.cfn, target.stackName);
   const bucket = requireOutput(outputs, 'BackupBucketName', target.stackName);

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { freePort } from './ports';
-import { REPO_ROOT } from './redis-process';
+import { REPO_ROOT } from './repo-root';
 
 export interface LocalServer {
   readonly endpoint: string;
@@ -30,5 +31,5 @@ export async function startNodeServer(script: string, args: string[]): Promise<L
 
 /** s3rver with one bucket, storing under `directory`, in a process of its own (ops/local/s3rver-main.ts). */
 export function startS3rverProcess(directory: string, bucket: string): Promise<LocalServer> {
-  return startNodeServer(`${__dirname}/s3rver-main.ts`, [directory, bucket]);
+  return startNodeServer(join(REPO_ROOT, 'ops/local/s3rver-main.ts'), [directory, bucket]);
 }

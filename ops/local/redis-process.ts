@@ -5,9 +5,10 @@ import Redis, { type RedisOptions } from 'ioredis';
 export { parseInfo } from '../../lambda/shared/redis-info';
 
 import { freePort } from './ports';
+import { REPO_ROOT } from './repo-root';
 import { makeTempDir, removeTempDir } from './temp-dir';
 
-export const REPO_ROOT = join(__dirname, '..', '..');
+export { REPO_ROOT };
 export const REDIS_LOCAL = join(REPO_ROOT, 'docker', 'redis', 'redis-local.sh');
 export const ENTRYPOINT = join(REPO_ROOT, 'docker', 'redis', 'entrypoint.sh');
 export const HEALTHCHECK = join(REPO_ROOT, 'docker', 'redis', 'healthcheck.sh');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { freePort } from '../../ops/local/ports';
 import { PASSWORDS, RedisProcess } from '../../ops/local/redis-process';
 import { S3Server } from '../../ops/local/s3-server';
+import { makeTempDir } from '../../ops/local/temp-dir';
 import { runOps, S3RVER_ENV } from '../support/ops-cli';
 
 // The backup core as an operator's command: `npm run -s ops -- backup | snapshots | verify`.
@@ -36,7 +37,7 @@ describe('ops backup, snapshots, verify', () => {
   }
 
   it('backup: streams a verified snapshot to S3 and ends stdout with one JSON line', async () => {
-    const result = await runOps(backupArgs('--stage', 'dev'), asBackupUser);
+    const result = await runOps(backupArgs('--folder', 'dev'), asBackupUser);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n');
@@ -57,7 +58,7 @@ describe('ops backup, snapshots, verify', () => {
 
   it('snapshots: lists snapshots newest first with time, size and key count', async () => {
     await new Promise((resolve) => setTimeout(resolve, 1100)); // keys have a 1 s resolution
-    const second = await runOps(backupArgs('--stage', 'dev'), asBackupUser);
+    const second = await runOps(backupArgs('--folder', 'dev'), asBackupUser);
     expect(second.code).toBe(0);
     const newest = JSON.parse(second.stdout.trim()).key as string;
 
@@ -116,7 +117,7 @@ describe('ops backup, snapshots, verify', () => {
 
   it('backup with a wrong password fails with a clear message and leaves no object', async () => {
     const before = await s3.listKeys();
-    const result = await runOps(backupArgs('--stage', 'wrongpass'), {
+    const result = await runOps(backupArgs('--folder', 'wrongpass'), {
       ...S3RVER_ENV,
       REDISCLI_AUTH: 'wrong-password-123456',
     });
@@ -126,6 +127,43 @@ describe('ops backup, snapshots, verify', () => {
     );
     expect(await s3.listKeys()).toEqual(before);
   });
+
+  it.each([
+    [
+      'no AWS credentials',
+      { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '' },
+      'ops backup: no AWS credentials found: run aws sso login (or set AWS_PROFILE / --profile), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
+      (): string => s3.bucket,
+    ],
+    [
+      'a bucket that does not exist',
+      S3RVER_ENV,
+      'ops backup: bucket no-such-bucket does not exist',
+      (): string => 'no-such-bucket',
+    ],
+  ])(
+    'backup with %s fails before Redis forks for the dump, with one clear line',
+    async (_what, env, message, bucket) => {
+      const fullSyncs = async () => Number(/sync_full:(\d+)/.exec(await redis.client().info('stats'))?.[1]);
+      const before = await fullSyncs();
+      const result = await runOps(
+        [
+          'backup',
+          '--redis-url',
+          `redis://backup@127.0.0.1:${redis.port}`,
+          '--bucket',
+          bucket(),
+          '--endpoint-url',
+          s3.endpoint,
+        ],
+        { ...asBackupUser, HOME: makeTempDir('no-aws-config'), ...env },
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim().split('\n')[0]).toContain(message);
+      expect(result.stderr).not.toMatch(/may exist/);
+      expect(await fullSyncs()).toBe(before);
+    },
+  );
 
   it('backup refuses a URL naming a user without a password, before connecting and without repeating it', async () => {
     // redis-cli would read this as a password: it must not end up in a message.
@@ -149,7 +187,15 @@ describe('ops backup, snapshots, verify', () => {
     // As redis-cli would read it: a password where the user name goes. Redis refuses the login.
     const passwordAsUser = 'backup-pass-1234567';
     const result = await runOps(
-      ['backup', '--redis-url', `redis://${passwordAsUser}@127.0.0.1:${redis.port}`, '--bucket', s3.bucket],
+      [
+        'backup',
+        '--redis-url',
+        `redis://${passwordAsUser}@127.0.0.1:${redis.port}`,
+        '--bucket',
+        s3.bucket,
+        '--endpoint-url',
+        s3.endpoint,
+      ],
       asBackupUser,
     );
     expect(result.code).toBe(1);
@@ -159,7 +205,7 @@ describe('ops backup, snapshots, verify', () => {
     expect(result.stdout + result.stderr).not.toContain(passwordAsUser);
   });
 
-  it('backup interrupted by Ctrl-C aborts: exit 1, the reason, and no object in the bucket', async () => {
+  it('backup interrupted by Ctrl-C aborts: exit 130, the reason, and no object in the bucket', async () => {
     const big = await RedisProcess.start({ env: { REDIS_MAXMEMORY: '1gb' } });
     try {
       // ~200 MB of incompressible values: a transfer long enough to interrupt in its middle.
@@ -180,7 +226,7 @@ describe('ops backup, snapshots, verify', () => {
           s3.bucket,
           '--endpoint-url',
           s3.endpoint,
-          '--stage',
+          '--folder',
           'interrupted',
         ],
         asBackupUser,
@@ -200,8 +246,10 @@ describe('ops backup, snapshots, verify', () => {
         },
       );
       expect(interrupted).toBe(true);
-      expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/failed: (RDB transfer from \S+ )?aborted: interrupted \(SIGINT\)/);
+      expect(result.code).toBe(130);
+      expect(result.stderr).toMatch(
+        /^ops backup: interrupted \(SIGINT\); the upload was aborted, nothing is left in the bucket$/m,
+      );
       expect(await s3.listKeys()).toEqual(before);
     } finally {
       await big.cleanup();
@@ -229,32 +277,40 @@ describe('ops backup, snapshots, verify', () => {
   });
 
   it.each([
-    [['backup', '--bucket', 'b', '--redis-url', 'redis://h', '--colour'], /Unknown option '--colour'/],
-    [['backup', '--bucket'], /--bucket <value>' argument missing/],
-    [['backup', '--bucket', 'b'], /--redis-url is required/],
+    [['backup', '--bucket', 'b', '--redis-url', 'redis://h', '--colour'], /unknown option '--colour'/],
+    [['backup', '--bucket', 'b', '--redis-url', 'redis://h', '--fodler', 'x'], /\(Did you mean --folder\?\)/],
+    [['backup', '--bucket'], /option '--bucket <name>' argument missing/],
+    [['backup'], /missing --redis-url <url>, --bucket <name>$/m],
+    [['backup', '--bucket', 'b'], /missing --redis-url <url>$/m],
     [['backup', '--redis-url', 'http://h', '--bucket', 'b'], /--redis-url: invalid Redis URL scheme/],
     [
       ['backup', '--redis-url', 'redis://h', '--bucket', 'b', '--endpoint-url', 'not-a-url'],
-      /--endpoint-url "not-a-url" is not an http\(s\) URL/,
+      /option '--endpoint-url <url>' argument 'not-a-url' is invalid\. not an http\(s\) URL/,
     ],
     [
-      ['backup', '--redis-url', 'redis://h', '--bucket', 'b', '--stage', 'a/b'],
-      /--stage: invalid stage "a\/b": use letters, digits/,
+      ['backup', '--redis-url', 'redis://h', '--bucket', 'b', '--folder', 'a/b'],
+      /--folder "a\/b": use letters, digits/,
     ],
     [
       ['snapshots', '--bucket', 'b', '--endpoint-url', 'ftp://h'],
-      /--endpoint-url "ftp:\/\/h" is not an http\(s\) URL/,
+      /argument 'ftp:\/\/h' is invalid\. not an http\(s\) URL/,
     ],
     [
       ['restore', '--stage', 'dev', '--latest', '--allow-no-checksum'],
-      /--allow-no-checksum goes with the local form/,
+      /--allow-no-checksum only apply to the local form/,
     ],
-    [['snapshots'], /--bucket is required/],
-    [['verify'], /the RDB file to verify is missing/],
+    [['snapshots'], /missing --stage <stage> .* or --bucket <name>/],
+    [['verify'], /missing required argument 'file\.rdb'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
-  ])('usage error %j: exit 2 and a message naming what is wrong', async (args, message) => {
-    const result = await runOps(args);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(message);
-  });
+  ])(
+    'usage error %j: exit 2, a message naming what is wrong, and where the help is',
+    async (args, message) => {
+      const result = await runOps(args);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).toMatch(
+        /^Run 'npm run -s ops -- (help \w+|--help)' for its options and examples\.$/m,
+      );
+    },
+  );
 });

@@ -375,17 +375,32 @@ describe('ops restore / snapshots: the command line', () => {
     ],
     [
       ['restore', '--stage', 'prod', '--snapshot', KEY, '--data-dir', '/tmp/x'],
-      /--snapshot belong to the AWS form .* use one form/,
+      /--stage restores a stage on AWS; --data-dir only apply to the local form .* use one form/,
     ],
     [
-      ['restore', '--bucket', 'b', '--key', 'k', '--data-dir', '/tmp/x', '--yes'],
-      /--yes belong to the AWS form/,
+      ['restore', '--bucket', 'b', '--snapshot', 'k', '--data-dir', '/tmp/x', '--yes'],
+      /--yes belongs to the AWS form \(--stage <stage>\)/,
     ],
-    [['restore', '--stage', 'prod'], /exactly one of --snapshot <key> or --latest/],
+    [['restore', '--stage', 'prod'], /missing --snapshot <key> or --latest/],
+    [
+      ['restore', '--stage', 'prod', '--snapshot', KEY, '--latest'],
+      /give --snapshot <key> or --latest, not both/,
+    ],
     [['restore', '--stage', 'moon', '--latest', '--yes'], /unknown stage 'moon': one of dev, staging, prod/],
-    [['restore', '--latest'], /give --stage <stage> to restore on AWS, or --bucket and --data-dir/],
-    [['snapshots'], /--bucket is required \(or --stage <stage>/],
-    [['snapshots', '--stage', 'prod', '--endpoint-url', 'http://x'], /go with --bucket/],
+    [
+      ['restore', '--latest'],
+      /missing --stage <stage> \(restore a stage on AWS\), or --bucket <name> and --data-dir <dir>/,
+    ],
+    [['restore', '--bucket', 'b', '--latest'], /missing --data-dir <dir>$/m],
+    [
+      ['restore', '--bucket', 'b', '--data-dir', '/tmp/x', '--latest'],
+      /--latest needs --folder <name> locally/,
+    ],
+    [['snapshots'], /missing --stage <stage> \(a deployed stage's bucket\) or --bucket <name>/],
+    [
+      ['snapshots', '--stage', 'prod', '--endpoint-url', 'http://x'],
+      /--stage reads the stage's bucket on AWS; --endpoint-url name another one/,
+    ],
   ])('%j is a usage error (exit 2)', async (args, message) => {
     const result = await runOps(args);
     expect(result.stderr).toMatch(message);

@@ -9,7 +9,8 @@ export interface CliResult {
 }
 
 /**
- * Runs `npm run -s ops -- <args>` the way an operator does (node with tsx's loader, a separate process).
+ * Runs `npm run -s ops -- <args>` the way an operator does: node ops/launch.cjs (the prebuilt
+ * bundle, rebuilt when a source changed), a separate process.
  * `onSpawn` gets the process, e.g. to interrupt it.
  */
 export function runOps(
@@ -18,16 +19,14 @@ export function runOps(
   onSpawn: (child: ChildProcess) => void = () => {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    // As `npm run ops` runs it: one node process with tsx's loader. (The tsx CLI would run a second
-    // node and relay signals to it, killing it with SIGKILL when it does not answer a Ctrl-C within
-    // 30 ms, e.g. while it streams a backup: no abort of the upload.)
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'ops/cli.ts'), ...args], {
+    // As `npm run ops` runs it: one node process. (The tsx CLI would run a second node and relay
+    // signals to it, killing it with SIGKILL when it does not answer a Ctrl-C within 30 ms, e.g.
+    // while it streams a backup: no abort of the upload.)
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'ops/launch.cjs'), 'ops/cli.ts', ...args], {
       cwd: REPO_ROOT,
       env: {
         ...process.env,
         AWS_EC2_METADATA_DISABLED: 'true',
-        // This machine runs Node 20; the SDK's "Node 22 from 2027" notice is not the command's output.
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
