@@ -56,10 +56,10 @@ newest=''
 while read -r version; do
   if [ -z "$newest" ] || dpkg --compare-versions "$version" gt "$newest"; then newest=$version; fi
 done < <(xz -dc "$work/Packages.xz" | awk '/^Package: / { pkg = $2 } /^Version: / && pkg == "redis-server" { print $2 }')
-[ -n "$newest" ] || fail "$suite offers no redis-server at all: has Debian moved it? Read README.md, 'Redis version'."
+[ -n "$newest" ] || fail "$suite offers no redis-server at all: has Debian moved it? Read docs/image.md, 'Redis version'."
 
 if dpkg --compare-versions "$newest" gt "$pinned"; then
-  fail "$suite offers redis-server $newest, newer than the $pinned that $dockerfile pins. Change $dockerfile:$line_number to 'ARG REDIS_DEBIAN_VERSION=$newest', and update the test machines' Redis: apt-get update && apt-get install redis-server=$newest redis-tools=$newest (README.md, 'Redis version')."
+  fail "$suite offers redis-server $newest, newer than the $pinned that $dockerfile pins. Change $dockerfile:$line_number to 'ARG REDIS_DEBIAN_VERSION=$newest', and update the test machines' Redis: apt-get update && apt-get install redis-server=$newest redis-tools=$newest (docs/image.md, 'Redis version')."
 fi
 
 # 2. The Redis the tests run is the one the image ships.

@@ -1,6 +1,12 @@
 import { Transform } from 'node:stream';
 import { formatBytes, terminal } from './cli-kit';
 
+/** The size of a transfer: exact (announced), or estimated (`~`, e.g. the previous snapshot's). */
+export interface TransferSize {
+  readonly bytes: number;
+  readonly estimated?: boolean;
+}
+
 /**
  * One transfer's progress on a terminal: bytes, rate and, when the size is known, percent and
  * ETA (`download: 120.0 MiB of 412.3 MiB (29%), 48.2 MiB/s, ETA 0:06`). Redrawn at most every
@@ -13,14 +19,14 @@ export class TransferProgress {
 
   constructor(
     private readonly label: string,
-    private total: number | undefined = undefined,
+    private total: TransferSize | undefined = undefined,
     private readonly now: () => number = () => performance.now(),
   ) {
     this.started = now();
   }
 
   /** The size, once it is known (e.g. announced by Redis after the transfer began). */
-  setTotal(total: number | undefined): void {
+  setTotal(total: TransferSize | undefined): void {
     this.total = total;
   }
 
@@ -54,15 +60,19 @@ export class TransferProgress {
 export function describeTransfer(
   label: string,
   bytes: number,
-  total: number | undefined,
+  total: TransferSize | undefined,
   elapsedMs: number,
 ): string {
   const rate = formatRate(bytes, elapsedMs);
-  if (total === undefined || total <= 0) return `${label}: ${formatBytes(bytes)}, ${rate}`;
-  const percent = Math.min(100, Math.floor((bytes / total) * 100));
+  // An estimate that was passed says nothing any more: bytes and rate only.
+  if (total === undefined || total.bytes <= 0 || (total.estimated && bytes > total.bytes)) {
+    return `${label}: ${formatBytes(bytes)}, ${rate}`;
+  }
+  const about = total.estimated ? '~' : '';
+  const percent = Math.min(100, Math.floor((bytes / total.bytes) * 100));
   const bytesPerMs = bytes / Math.max(elapsedMs, 1);
-  const eta = bytesPerMs > 0 ? formatDuration(Math.max(0, total - bytes) / bytesPerMs) : '?';
-  return `${label}: ${formatBytes(bytes)} of ${formatBytes(total)} (${percent}%), ${rate}, ETA ${eta}`;
+  const eta = bytesPerMs > 0 ? formatDuration(Math.max(0, total.bytes - bytes) / bytesPerMs) : '?';
+  return `${label}: ${formatBytes(bytes)} of ${about}${formatBytes(total.bytes)} (${about}${percent}%), ${rate}, ETA ${about}${eta}`;
 }
 
 function formatRate(bytes: number, elapsedMs: number): string {

@@ -7,7 +7,7 @@
 # the environment before exec, and exec makes redis-server PID 1 so SIGTERM/SIGINT (docker stop,
 # ECS, Ctrl-C) reach Redis directly and it shuts down cleanly, persisting its data.
 #
-# Environment (see README.md, "Container environment"):
+# Environment (see docs/image.md, "Container environment"):
 #   REDIS_ENV               development | production (default production). Only development
 #                           accepts the spec's default password.
 #   REDIS_PASSWORD          password of the default user (what Celery uses).

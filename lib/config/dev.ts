@@ -4,7 +4,7 @@ import type { StageConfig } from './stage-config';
 export const devConfig: StageConfig = {
   stageName: 'Dev',
   envName: 'dev',
-  // account/region: unset = CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION (see README, "Deploy a stage").
+  // account/region: unset = CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION (see docs/deploy.md, "Point a stage at a real account and region").
   vpc: { kind: 'new', cidr: '10.10.0.0/16', maxAzs: 2 },
   taskCpu: 512,
   taskMemoryMiB: 1024,

@@ -56,8 +56,8 @@ export type VpcConfig = NewVpcConfig | ImportedVpcConfig;
 
 /**
  * Metrics and alarm settings of one stage (monitoring issue). Every field is optional; the defaults
- * (`DEFAULT_MONITORING`, lib/config/monitoring.ts) suit the spec's sizing. See README, "Monitoring
- * and alarms", for what each alarm means.
+ * (`DEFAULT_MONITORING`, lib/config/monitoring.ts) suit the spec's sizing. See
+ * docs/runbook/alarms.md for what each alarm means.
  */
 export interface MonitoringConfig {
   /** Minutes between two samples of the metrics function, 1 to 5. @default 1 */
@@ -127,7 +127,7 @@ export interface StageConfig {
    * the task memory, so a BGSAVE / AOF rewrite fork (copy-on-write) still fits in the task.
    */
   readonly maxmemory: string;
-  /** Redis `maxmemory-policy` (REDIS_MAXMEMORY_POLICY). See README, "allkeys-lru or noeviction". */
+  /** Redis `maxmemory-policy` (REDIS_MAXMEMORY_POLICY). See docs/configuration.md, "allkeys-lru or noeviction". */
   readonly maxmemoryPolicy: EvictionPolicy;
   /** Security groups (`sg-...`) of existing consumers admitted on 6379, besides the exported client group. */
   readonly clientSecurityGroupIds: readonly string[];

@@ -117,6 +117,8 @@ export class ProjectFunction extends Construct {
         format: nodejs.OutputFormat.CJS,
         // Bundle with the local esbuild (devDependency): no Docker needed at synth.
         forceDockerBundling: false,
+        // esbuild's size table for each of the functions buries synth's warnings: errors only.
+        logLevel: nodejs.LogLevel.ERROR,
       },
     });
     // Decrypt only: its environment variables and the secrets it reads. Callers grant more.

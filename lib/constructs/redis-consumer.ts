@@ -6,7 +6,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 
 /**
  * What a consumer needs to reach Redis. `RedisService` is one; code in another CDK app builds one
- * from the Redis stack's outputs (README, "Connecting a consumer").
+ * from the Redis stack's outputs (docs/consumer-contract.md).
  */
 export interface RedisEndpoint {
   /** Private DNS name, `redis.<namespace>`. */

@@ -90,7 +90,7 @@ export interface RedisAlarms {
  *   secret and Decrypt on the stage key; nothing else.
  * - One SNS topic per stage, encrypted with the stage key, TLS only, e-mail subscription from the
  *   config; every alarm notifies it on ALARM and on OK.
- * - The alarms of `RedisAlarms` (README, "Monitoring and alarms", says what each means and what
+ * - The alarms of `RedisAlarms` (docs/runbook/alarms.md says what each means and what
  *   to check first) and one dashboard per stage.
  */
 export class RedisMonitoring extends Construct {
@@ -329,7 +329,8 @@ export class RedisMonitoring extends Construct {
   ): cloudwatch.Alarm {
     return new cloudwatch.Alarm(this, id, {
       alarmName: `${this.alarmNamePrefix}${meaning}`,
-      alarmDescription: `Redis (${this.props.envName}): ${description} Runbook: README, "Monitoring and alarms".`,
+      // On-call reads this in the alarm's email: the runbook page, and the section named after the alarm.
+      alarmDescription: `Redis (${this.props.envName}): ${description} Runbook: docs/runbook/alarms.md, "${meaning.replace(/^celery-backlog-.*/, 'celery-backlog-<queue>')}".`,
       ...props,
     });
   }
@@ -598,7 +599,7 @@ export class RedisMonitoring extends Construct {
           markdown:
             `# Redis (${envName})\nMetrics of the metrics function (namespace \`${METRICS_NAMESPACE}\`, ` +
             `service \`${METRICS_SERVICE}\`), the backup function and the ECS service. What each alarm means ` +
-            'and what to check first: README, "Monitoring and alarms".',
+            'and what to check first: docs/runbook/alarms.md.',
           width: 24,
           height: 2,
         }),

@@ -69,7 +69,7 @@ export class RedisSecrets extends Construct {
       reason:
         'No automatic rotation: Redis learns its passwords only when the task starts (the entrypoint hashes them into ' +
         'the ACL) and every client reads them at its own start, so an unattended rotation would lock out Celery until ' +
-        'all of them restart. Rotation is a planned operation (README, "Rotate a password"): new secret value, then ' +
+        'all of them restart. Rotation is a planned operation (docs/runbook/rotate-password.md): new secret value, then ' +
         'force a new deployment of Redis and of its clients.',
     });
     return secret;

@@ -337,8 +337,11 @@ function evictionWarning(envName: string, policy: EvictionPolicy): string {
       'routing keys, queue lists, unacked hashes): tasks are then lost or silently stop being routed. '
     : 'When maxmemory is reached it evicts keys that have a TTL, such as Celery task results (which can vanish ' +
       'before they are read); once only keys without TTL remain, writes fail with OOM errors as with noeviction. ';
+  // The stack already alarms on every eviction (the Evictions alarm): what is left is a decision.
   return (
-    `${common}${risk}noeviction is the safe alternative for a broker (writes fail loudly instead of losing ` +
-    'messages); if you keep an evicting policy, alarm on evicted_keys. See README, "allkeys-lru or noeviction".'
+    `${common}${risk}Decide for this stage: keep ${policy} (the spec's choice, fine for a stage that is mostly ` +
+    'cache) and size maxmemory so that it never evicts, treating the Evictions alarm as a page; or set ' +
+    `maxmemoryPolicy: 'noeviction' in lib/config/${envName}.ts, so that writes fail loudly instead of losing ` +
+    'messages. See docs/configuration.md, "allkeys-lru or noeviction".'
   );
 }

@@ -175,7 +175,7 @@ export class RedisStack extends Stack {
       },
       RestoreFunctionName: {
         value: this.restore.restoreFunction.function.functionName,
-        description: 'Restore function (undo a restore by hand: README, "Undo a restore")',
+        description: 'Restore function (undo a restore by hand: docs/runbook/undo-restore.md)',
       },
       BackupFunctionName: {
         value: this.backup.function.function.functionName,

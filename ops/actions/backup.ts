@@ -1,7 +1,7 @@
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { runBackup } from '../../lambda/backup';
 import { createS3Client } from '../../lambda/shared/s3-client';
-import { snapshotKey } from '../../lambda/shared/snapshots';
+import { listSnapshots, snapshotKey } from '../../lambda/shared/snapshots';
 import { awsRegion } from '../aws/aws-settings';
 import { type Options, requireOptions, terminal, UsageError } from '../cli-kit';
 import { TransferProgress } from '../progress';
@@ -37,7 +37,13 @@ export async function run(options: Options): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const progress = new TransferProgress('backup: from Redis to S3');
+  // Redis streams a diskless dump without announcing its size: the folder's previous snapshot is
+  // a fair estimate for the ETA (marked ~).
+  const previous = await previousSnapshotSize(s3, bucket, prefix, folder);
+  const progress = new TransferProgress(
+    'backup: from Redis to S3',
+    previous === undefined ? undefined : { bytes: previous, estimated: true },
+  );
   let progressed = 0;
   try {
     const result = await runBackup({
@@ -51,7 +57,7 @@ export async function run(options: Options): Promise<number> {
       ...(options.kmsKeyId !== undefined && { kmsKeyId: String(options.kmsKeyId) }),
       logger: quietLogger,
       onProgress: (received, announced) => {
-        progress.setTotal(announced);
+        if (announced !== undefined) progress.setTotal({ bytes: announced });
         progress.add(received - progressed);
         progressed = received;
       },
@@ -84,6 +90,25 @@ const quietLogger = {
     terminal.say(`warning: ${message} ${attributes.map((a) => JSON.stringify(a)).join(' ')}`.trimEnd()),
   error: () => {},
 };
+
+/** The size of the newest snapshot in the folder, if there is one (and it can be listed). */
+async function previousSnapshotSize(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  folder: string,
+): Promise<number | undefined> {
+  if (!terminal.isTTY()) return undefined; // only the progress line uses it
+  const [newest] = await listSnapshots({
+    s3,
+    bucket,
+    prefix,
+    stage: folder,
+    limit: 1,
+    withMetadata: false,
+  }).catch(() => []);
+  return newest?.size;
+}
 
 /** HeadBucket: are there credentials, does the bucket exist, may they use it? */
 async function checkBucket(s3: S3Client, bucket: string): Promise<void> {

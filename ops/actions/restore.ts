@@ -124,7 +124,10 @@ async function runLocally(options: Options): Promise<number> {
     throw new Error(describeS3Error(error, { bucket, key }), { cause: error });
   });
   const body = object.Body as Readable;
-  const download = new TransferProgress('restore: download and verify', head.ContentLength);
+  const download = new TransferProgress(
+    'restore: download and verify',
+    head.ContentLength === undefined ? undefined : { bytes: head.ContentLength },
+  );
   // Ctrl-C during the download ends it through the install's failure path (the partial file is
   // removed, the lock released); after it, the install's few renames finish first.
   let installing = false;

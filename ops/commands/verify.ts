@@ -11,7 +11,7 @@ export const verifyCommand: CommandSpec = {
   arguments: [['<file.rdb>', 'the RDB file (e.g. downloaded with aws s3 cp, or a dump.rdb)']],
   options: [sharedOptions.allowNoChecksum()],
   examples: ['npm run -s ops -- verify ./20261125T020000Z.rdb'],
-  environment: [['(none)', '']],
+  environment: [['(none)', 'verify reads only the file']],
   exitCodes: [
     [0, 'valid ("OK <file>: ..." on stdout)'],
     [1, 'invalid or unreadable ("INVALID <reason>" on stderr)'],

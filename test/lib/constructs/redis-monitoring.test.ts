@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { devConfig, type StageConfig } from '../../../lib/config';
 import type { RedisStack } from '../../../lib/stacks/redis-stack';
@@ -251,10 +253,24 @@ describe.each(STAGES)('%s/Redis monitoring', (stageName) => {
         expect(properties.AlarmActions).toEqual([topic]);
         expect(properties.OKActions).toEqual([topic]);
         expect(properties.AlarmDescription).toMatch(
-          new RegExp(`^Redis \\(${env}\\): .+Monitoring and alarms`),
+          new RegExp(`^Redis \\(${env}\\): .+ Runbook: docs/runbook/alarms\\.md, "${meaning}"\\.$`),
         );
       },
     );
+
+    it('every alarm has its section in the runbook that its description names', () => {
+      const runbook = readFileSync(join(__dirname, '../../../docs/runbook/alarms.md'), 'utf8');
+      const sections = [...runbook.matchAll(/^### (.+)$/gm)].map((match) => match[1] as string);
+      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+      expect(alarms.length).toBeGreaterThanOrEqual(Object.keys(EXPECTED).length);
+      for (const resource of alarms) {
+        const named = /Runbook: docs\/runbook\/alarms\.md, "([^"]+)"\.$/.exec(
+          String(resource.Properties.AlarmDescription),
+        )?.[1];
+        expect(named).toBeDefined();
+        expect(sections.filter((section) => section.includes(`\`${named}\``))).toHaveLength(1);
+      }
+    });
 
     it('fragmentation: the ratio above 1.5 for 15 minutes, only while over 100 MiB are fragmented', () => {
       const properties = alarm(template, `emailclient-redis-${env}-fragmentation-high`);
