@@ -105,13 +105,21 @@ describe('ops restore on a terminal', () => {
       });
       const status = await new Promise((resolve) => child.on('close', resolve));
       expect(status).toBe(0);
-      expect(screen).toMatch(
-        /\r\x1b\[Krestore: download and verify: [\d.]+ \w+ of 16\.\d MiB \(\d+%\), [\d.]+ \w+\/s, ETA \d+:\d\d/,
-      );
+      const CLEAR_LINE = '\r\x1b[K';
+      const redraws = screen.split(CLEAR_LINE).slice(1);
+      expect(
+        redraws.some((text) =>
+          /^restore: download and verify: [\d.]+ \w+ of 16\.\d MiB \(\d+%\), [\d.]+ \w+\/s, ETA \d+:\d\d$/.test(
+            text,
+          ),
+        ),
+      ).toBe(true);
       // The progress line is cleared before the next message: it starts on a clean line.
-      expect(screen).toMatch(
-        /\r\x1b\[Krestore: downloaded 16\.\d MiB in [\d.]+ s \([\d.]+ \w+\/s\); verified: RDB format 10/,
-      );
+      expect(
+        redraws.some((text) =>
+          /^restore: downloaded 16\.\d MiB in [\d.]+ s \([\d.]+ \w+\/s\); verified: RDB format 10/.test(text),
+        ),
+      ).toBe(true);
       expect(screen).toMatch(/\r?\nrestore: installing into /);
     } finally {
       await redis.cleanup();
