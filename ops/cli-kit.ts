@@ -2,7 +2,8 @@
  * What every command shares: the usage error, option checks, and how messages reach the person.
  * Light on purpose: `ops help` loads this and commander, nothing else.
  */
-import { InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_SNAPSHOT_PREFIX } from '../lambda/shared/snapshots/snapshot-key';
 
 /** A mistake in how the command was called: exit code 2 and a pointer to the command's help. */
 export class UsageError extends Error {
@@ -100,16 +101,70 @@ export const terminal = {
     process.stderr.write('\r\x1b[K');
     terminal.progressShown = false;
   },
-  /** A line on stderr, on a line of its own. */
+  /** A line on stderr, on a line of its own; never with a URL's user-info (it may be a password). */
   say(line: string): void {
     terminal.clearProgress();
-    process.stderr.write(`${line}\n`);
+    process.stderr.write(`${redactUserInfo(line)}\n`);
   },
   /** A line on stderr only on a terminal: chatter that a script does not want. */
   note(line: string): void {
     if (terminal.isTTY()) terminal.say(line);
   },
 };
+
+/**
+ * A usage mistake, the way every tool here reports it: `<tool>: <what is wrong>` and where the
+ * help is, on stderr. `renamed` adds what an old flag is called now.
+ */
+export function sayUsageError(
+  tool: string,
+  message: string,
+  help: string,
+  renamed: Readonly<Record<string, string>> = {},
+): void {
+  const text = message
+    .replace(/^error: /, '')
+    .trim()
+    .replace(/\n/g, ' ');
+  const old = /unknown option '(--[a-z-]+)'/.exec(text)?.[1];
+  const now = old === undefined ? undefined : renamed[old];
+  terminal.say(`${tool}: ${text}${now === undefined ? '' : ` (${old} is now ${now})`}`);
+  terminal.say(`Run '${help}' for its options and examples.`);
+}
+
+/** commander's own errors (unknown option, bad value) reported as sayUsageError does. */
+export function reportUsageErrors(
+  command: Command,
+  tool: string,
+  help: string,
+  renamed?: Readonly<Record<string, string>>,
+): Command {
+  return command.configureOutput({ outputError: (message) => sayUsageError(tool, message, help, renamed) });
+}
+
+/** `scheme://user:secret@host` -> `scheme://<user-info>@host`, wherever a message echoes a URL. */
+export function redactUserInfo(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@'"]+@/gi, '$1<user-info>@');
+}
+
+/** `--prefix`, default `snapshots` (no commander default: a given --prefix must be noticed). */
+export function snapshotPrefix(options: Options): string {
+  return options.prefix === undefined ? DEFAULT_SNAPSHOT_PREFIX : String(options.prefix);
+}
+
+/**
+ * `ops restore --bucket ... --endpoint-url ...`: the same place again, for a hint that names a
+ * command to run next (without them it would look in AWS's S3).
+ */
+export function placeFlags(options: Options): string {
+  return [
+    options.bucket !== undefined ? `--bucket ${String(options.bucket)}` : '',
+    options.prefix !== undefined ? `--prefix ${String(options.prefix)}` : '',
+    options.endpointUrl !== undefined ? `--endpoint-url ${String(options.endpointUrl)}` : '',
+  ]
+    .filter((flag) => flag !== '')
+    .join(' ');
+}
 
 /** Logger for the shared cores: warnings on stderr, information only on a terminal, errors by the command. */
 export const stderrLogger = {

@@ -25,6 +25,8 @@ export interface CommandSpec {
   readonly environment: readonly (readonly [string, string])[];
   readonly exitCodes: readonly (readonly [number, string])[];
   readonly load: () => Promise<CommandAction>;
+  /** Flags that were renamed: old -> what it is now (said when the old one is used). */
+  readonly renamed?: Readonly<Record<string, string>>;
 }
 
 /** The environment of every command that calls AWS. */

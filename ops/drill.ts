@@ -22,7 +22,7 @@ import { runBackup } from '../lambda/backup';
 import { checkRestoredKeys } from '../lambda/restore/check-keys';
 import { installSnapshot } from '../lambda/restore/install-snapshot';
 import { dumpDatabase, type KeyDump, populate, populateBulk } from '../test/lambda/helpers/dataset';
-import { wholeNumber } from './cli-kit';
+import { sayUsageError, wholeNumber } from './cli-kit';
 import { PASSWORDS, RedisProcess } from './local/redis-process';
 import { S3Server } from './local/s3-server';
 import { makeTempDir, removeTempDir } from './local/temp-dir';
@@ -256,6 +256,7 @@ function drillProgram(run: (modes: DestroyMode[], bulkMegabytes: number) => Prom
     )
     .showSuggestionAfterError()
     .exitOverride()
+    .configureOutput({ outputError: (message) => sayUsageError('drill', message, 'npm run drill -- --help') })
     .action(async (options: { destroy?: DestroyMode; sizeMb: number }) => {
       await run(options.destroy === undefined ? ['flushall', 'delete'] : [options.destroy], options.sizeMb);
     });

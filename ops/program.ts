@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { version } from '../package.json';
-import { EXIT, NO_CREDENTIALS, terminal, UsageError } from './cli-kit';
+import { EXIT, NO_CREDENTIALS, reportUsageErrors, sayUsageError, terminal, UsageError } from './cli-kit';
 import { type CommandSpec, commandFromSpec } from './command-spec';
 import { backupCommand } from './commands/backup';
 import { metricsCommand } from './commands/metrics';
@@ -54,13 +54,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     program.addCommand(command);
     // Set after addCommand: commander copies settings only to commands it creates itself.
     command.copyInheritedSettings(program);
-    command.configureOutput({
-      outputError: (message) => usageMessage(spec.name, message.replace(/^error: /, '').trim()),
-    });
+    reportUsageErrors(command, `ops ${spec.name}`, `${PROGRAM} help ${spec.name}`, spec.renamed);
   }
-  program.configureOutput({
-    outputError: (message) => usageMessage(undefined, message.replace(/^error: /, '').trim()),
-  });
+  reportUsageErrors(program, 'ops', `${PROGRAM} --help`);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -71,7 +67,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT.usage;
     }
     if (error instanceof UsageError) {
-      usageMessage(running?.name, error.message);
+      const name = running?.name;
+      sayUsageError(
+        name ? `ops ${name}` : 'ops',
+        error.message,
+        name ? `${PROGRAM} help ${name}` : `${PROGRAM} --help`,
+      );
       return EXIT.usage;
     }
     terminal.say(`ops${running ? ` ${running.name}` : ''}: ${describeError(error)}`);
@@ -80,12 +81,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   const command = program.commands.find((candidate) => candidate.name() === running?.name);
   const code = command?.getOptionValue('__exitCode');
   return typeof code === 'number' ? code : EXIT.ok;
-}
-
-function usageMessage(command: string | undefined, message: string): void {
-  const help = command === undefined ? `${PROGRAM} --help` : `${PROGRAM} help ${command}`;
-  terminal.say(`ops${command ? ` ${command}` : ''}: ${message.replace(/\n/g, ' ')}`);
-  terminal.say(`Run '${help}' for its options and examples.`);
 }
 
 /** One line a person at 3 a.m. can act on, without a stack trace. */

@@ -339,8 +339,8 @@ function evictionWarning(envName: string, policy: EvictionPolicy): string {
       'before they are read); once only keys without TTL remain, writes fail with OOM errors as with noeviction. ';
   // The stack already alarms on every eviction (the Evictions alarm): what is left is a decision.
   return (
-    `${common}${risk}Decide for this stage: keep ${policy} (the spec's choice, fine for a stage that is mostly ` +
-    'cache) and size maxmemory so that it never evicts, treating the Evictions alarm as a page; or set ' +
+    `${common}${risk}Decide for this stage: keep ${policy}${policy === 'allkeys-lru' ? " (the spec's choice)" : ''} ` +
+    'and size maxmemory so that it never evicts, treating the Evictions alarm as a page; or set ' +
     `maxmemoryPolicy: 'noeviction' in lib/config/${envName}.ts, so that writes fail loudly instead of losing ` +
     'messages. See docs/configuration.md, "allkeys-lru or noeviction".'
   );

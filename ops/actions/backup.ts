@@ -3,7 +3,7 @@ import { runBackup } from '../../lambda/backup';
 import { createS3Client } from '../../lambda/shared/s3-client';
 import { listSnapshots, snapshotKey } from '../../lambda/shared/snapshots';
 import { awsRegion } from '../aws/aws-settings';
-import { type Options, requireOptions, terminal, UsageError } from '../cli-kit';
+import { type Options, requireOptions, snapshotPrefix, terminal, UsageError } from '../cli-kit';
 import { TransferProgress } from '../progress';
 import { redisTargetFromUrl } from '../redis-url';
 import { describeS3Error } from './s3-errors';
@@ -12,7 +12,7 @@ export async function run(options: Options): Promise<number> {
   requireOptions(options, { 'redis-url': '<url>', bucket: '<name>' });
   const redis = redisTargetFromUrl(String(options.redisUrl));
   const bucket = String(options.bucket);
-  const prefix = String(options.prefix);
+  const prefix = snapshotPrefix(options);
   const folder = String(options.folder);
   const endpointUrl = options.endpointUrl as string | undefined;
   try {

@@ -7,13 +7,12 @@ import {
   type MetricPoint,
   MetricsState,
   type RedisSample,
-  SampleError,
   sampleRedis,
   toMetricPoints,
 } from '../../lambda/metrics';
 import { createObservability } from '../../lambda/shared/observability';
 import { describeTarget, type RedisTarget } from '../../lambda/shared/redis-connection';
-import { formatBytes, type Options, requireOptions, stderrLogger, terminal } from '../cli-kit';
+import { formatBytes, type Options, requireOptions, stderrLogger, terminal, UsageError } from '../cli-kit';
 import { redisTargetFromUrl } from '../redis-url';
 
 interface MetricsOptions {
@@ -26,6 +25,11 @@ interface MetricsOptions {
 
 export async function run(options: Options): Promise<number> {
   requireOptions(options, { 'redis-url': '<url>' });
+  if (options.emfStage !== undefined && options.emf !== true) {
+    throw new UsageError(
+      '--emf-stage names the Stage dimension of the EMF lines: add --emf, or leave it out',
+    );
+  }
   const settings: MetricsOptions = {
     target: redisTargetFromUrl(String(options.redisUrl)),
     queues: String(options.queues)
@@ -36,7 +40,9 @@ export async function run(options: Options): Promise<number> {
     intervalSeconds: Number(options.intervalSeconds),
     samples: Number(options.samples),
   };
-  return options.emf === true ? printEmf(settings, String(options.emfStage)) : printSummary(settings);
+  return options.emf === true
+    ? printEmf(settings, options.emfStage === undefined ? 'manual' : String(options.emfStage))
+    : printSummary(settings);
 }
 
 /** Exactly the EMF lines the metrics function logs (its own Metrics set-up: namespace, service, Stage). */
@@ -77,7 +83,7 @@ async function printSummary(settings: MetricsOptions): Promise<number> {
         queueDatabase: settings.queueDatabase,
       });
     } catch (error) {
-      const reason = error instanceof SampleError ? error.message : String(error);
+      const reason = error instanceof Error ? error.message : String(error);
       terminal.say(`ops metrics: ${reason}`);
       return 1;
     }

@@ -14,15 +14,29 @@ import { listSnapshots } from '../../lambda/shared/snapshots';
 import { awsRegion } from '../aws/aws-settings';
 import { needsConfirmation, type RestoreIo, restoreOnAws } from '../aws/restore';
 import { stageStack } from '../aws/stage-stack';
-import { formatBytes, givenFlags, type Options, requireOptions, terminal, UsageError } from '../cli-kit';
+import {
+  formatBytes,
+  givenFlags,
+  type Options,
+  placeFlags,
+  requireOptions,
+  snapshotPrefix,
+  terminal,
+  UsageError,
+} from '../cli-kit';
 import { TransferProgress } from '../progress';
 import { describeS3Error } from './s3-errors';
 
-const LOCAL_FLAGS = ['bucket', 'data-dir', 'endpoint-url', 'folder', 'allow-no-checksum'];
+const LOCAL_FLAGS = ['bucket', 'data-dir', 'endpoint-url', 'folder', 'prefix', 'allow-no-checksum'];
 
 export async function run(options: Options): Promise<number> {
+  const noForm = options.stage === undefined && options.bucket === undefined && options.dataDir === undefined;
   if (options.snapshot === undefined && options.latest !== true) {
-    throw new UsageError('missing --snapshot <key> or --latest');
+    throw new UsageError(
+      noForm
+        ? 'missing --stage <stage> (restore a stage on AWS) or --bucket <name> and --data-dir <dir> (a local data directory), and --snapshot <key> or --latest'
+        : 'missing --snapshot <key> or --latest',
+    );
   }
   if (options.snapshot !== undefined && options.latest === true) {
     throw new UsageError('give --snapshot <key> or --latest, not both');
@@ -31,7 +45,7 @@ export async function run(options: Options): Promise<number> {
     const local = givenFlags(options, LOCAL_FLAGS);
     if (local.length > 0) {
       throw new UsageError(
-        `--stage restores a stage on AWS; ${local.join(', ')} only apply to the local form (--bucket, --data-dir): use one form`,
+        `--stage restores a stage on AWS; ${local.join(', ')} apply only to the local form (--bucket, --data-dir): use one form`,
       );
     }
     return runOnAws(options);
@@ -47,7 +61,7 @@ export async function run(options: Options): Promise<number> {
   requireOptions(options, { bucket: '<name>', 'data-dir': '<dir>' });
   if (options.latest === true && options.folder === undefined) {
     throw new UsageError(
-      '--latest needs --folder <name> locally: the folder to take the newest snapshot from (e.g. manual, dev); list them with: npm run -s ops -- snapshots --bucket <name>',
+      `--latest needs --folder <name> locally: the folder to take the newest snapshot from (e.g. manual, dev); list them with: npm run -s ops -- snapshots ${placeFlags(options)}`,
     );
   }
   return runLocally(options);
@@ -100,23 +114,34 @@ async function runOnAws(options: Options): Promise<number> {
 async function runLocally(options: Options): Promise<number> {
   const bucket = String(options.bucket);
   const dataDir = String(options.dataDir);
-  const prefix = String(options.prefix);
+  const prefix = snapshotPrefix(options);
   const endpointUrl = options.endpointUrl as string | undefined;
 
-  // Everything that can be checked before a download: the directory, its lock, a Redis on it.
-  await prepareDataDirectory(dataDir);
+  // Everything that can be checked before a download: the directory, its lock, a Redis on it, the
+  // snapshot. A missing directory is made only then: a wrong key leaves nothing behind.
+  const missing = await checkDataDirectory(dataDir);
   const region = endpointUrl === undefined ? await awsRegion(options) : 'us-east-1';
   const s3 = createS3Client({ region, ...(endpointUrl !== undefined && { endpointUrl }) });
   const key =
     options.snapshot !== undefined
       ? String(options.snapshot)
-      : await newestKey(s3, bucket, prefix, String(options.folder));
+      : await newestKey(s3, bucket, prefix, String(options.folder), placeFlags(options));
   const source = `s3://${bucket}/${key}`;
   let head: { ContentLength?: number; Metadata?: Record<string, string> };
   try {
     head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   } catch (error) {
-    throw new Error(describeS3Error(error, { bucket, key }), { cause: error });
+    throw new Error(describeS3Error(error, { bucket, key, place: placeFlags(options) }), { cause: error });
+  }
+  if (missing) {
+    try {
+      await mkdir(dataDir, { recursive: true });
+    } catch (error) {
+      throw new Error(
+        `--data-dir ${dataDir} does not exist and cannot be created: ${(error as Error).message}`,
+      );
+    }
+    terminal.say(`restore: created the data directory ${dataDir}`);
   }
 
   terminal.say(`restore: downloading and verifying ${source} (${formatBytes(head.ContentLength ?? 0)})`);
@@ -181,19 +206,12 @@ async function runLocally(options: Options): Promise<number> {
   return 0;
 }
 
-/** A directory to restore into: created if missing; refused while a restore or a Redis uses it. */
-async function prepareDataDirectory(dataDir: string): Promise<void> {
-  if (!existsSync(dataDir)) {
-    try {
-      await mkdir(dataDir, { recursive: true });
-    } catch (error) {
-      throw new Error(
-        `--data-dir ${dataDir} does not exist and cannot be created: ${(error as Error).message}`,
-      );
-    }
-    terminal.say(`restore: created the data directory ${dataDir}`);
-    return;
-  }
+/**
+ * A directory to restore into: refused while a restore or a Redis uses it (Linux: Redis is found
+ * through /proc). Returns true when it does not exist yet (it is made once the snapshot is found).
+ */
+async function checkDataDirectory(dataDir: string): Promise<boolean> {
+  if (!existsSync(dataDir)) return true;
   if (!statSync(dataDir).isDirectory()) {
     throw new UsageError(
       `--data-dir ${dataDir} is a file: give a Redis data directory (one that holds appendonlydir/)`,
@@ -215,9 +233,16 @@ async function prepareDataDirectory(dataDir: string): Promise<void> {
       `redis-server (pid ${running.join(', ')}) is running on ${dataDir}: stop it first (its next save would overwrite the restore)`,
     );
   }
+  return false;
 }
 
-async function newestKey(s3: S3Client, bucket: string, prefix: string, folder: string): Promise<string> {
+async function newestKey(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  folder: string,
+  place: string,
+): Promise<string> {
   const [newest] = await listSnapshots({
     s3,
     bucket,
@@ -230,7 +255,7 @@ async function newestKey(s3: S3Client, bucket: string, prefix: string, folder: s
   });
   if (newest === undefined) {
     throw new Error(
-      `no snapshot in s3://${bucket}/${prefix}/${folder}/: list the folders with npm run -s ops -- snapshots --bucket ${bucket}`,
+      `no snapshot in s3://${bucket}/${prefix}/${folder}/: list the folders with npm run -s ops -- snapshots ${place}`,
     );
   }
   terminal.say(`restore: the newest snapshot of ${folder}/ is ${newest.key}`);

@@ -4,7 +4,10 @@ import { NO_CREDENTIALS } from '../cli-kit';
  * What an S3 error means for the person, in one line naming the bucket or object: the SDK's own
  * texts ("The specified key does not exist.", "UnknownError") do not say which, nor what to do.
  */
-export function describeS3Error(error: unknown, where: { bucket: string; key?: string }): string {
+export function describeS3Error(
+  error: unknown,
+  where: { bucket: string; key?: string; place?: string },
+): string {
   const e = error as Error & { Code?: string; $metadata?: { httpStatusCode?: number } };
   const status = e.$metadata?.httpStatusCode;
   const name = e.Code ?? e.name;
@@ -16,7 +19,7 @@ export function describeS3Error(error: unknown, where: { bucket: string; key?: s
     return `the AWS credentials were refused (${name}): renew them (aws sso login) or check AWS_PROFILE / --profile`;
   }
   if (name === 'NoSuchKey' || (where.key !== undefined && (name === 'NotFound' || status === 404))) {
-    return `${target}: no such snapshot. List the snapshots: npm run -s ops -- snapshots --bucket ${where.bucket} (or --stage <stage>)`;
+    return `${target}: no such snapshot. List the snapshots: npm run -s ops -- snapshots ${where.place ?? `--bucket ${where.bucket}`}`;
   }
   if (name === 'NoSuchBucket' || name === 'NotFound' || status === 404) {
     return `bucket ${where.bucket} does not exist (or not in this region): check --bucket and --region`;

@@ -3,7 +3,7 @@ import { createS3Client } from '../../lambda/shared/s3-client';
 import { listSnapshots, type SnapshotInfo } from '../../lambda/shared/snapshots';
 import { awsRegion } from '../aws/aws-settings';
 import { readStackOutputs, requireOutput, stageStack } from '../aws/stage-stack';
-import { formatBytes, givenFlags, type Options, terminal, UsageError } from '../cli-kit';
+import { formatBytes, givenFlags, type Options, snapshotPrefix, terminal, UsageError } from '../cli-kit';
 import { describeS3Error } from './s3-errors';
 
 export async function run(options: Options): Promise<number> {
@@ -47,7 +47,7 @@ export interface SnapshotSource {
  * `--bucket` (with `--endpoint-url` for an emulator). The two forms do not mix.
  */
 export async function snapshotSource(options: Options): Promise<SnapshotSource> {
-  const prefix = String(options.prefix);
+  const prefix = snapshotPrefix(options);
   const endpointUrl = options.endpointUrl as string | undefined;
   if (options.stage !== undefined) {
     const local = givenFlags(options, ['bucket', 'endpoint-url']);

@@ -46,4 +46,7 @@ export const backupCommand: CommandSpec = {
     [130, 'interrupted (Ctrl-C): the upload was aborted'],
   ],
   load: () => import('../actions/backup'),
+  renamed: {
+    '--stage': '--folder: the snapshot folder (--stage names a deployed stage in snapshots and restore)',
+  },
 };

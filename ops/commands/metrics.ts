@@ -30,7 +30,7 @@ export const metricsCommand: CommandSpec = {
       .argParser(wholeNumber(1))
       .default(60),
     new Option('--emf', 'print the CloudWatch EMF lines (one JSON document per line) instead of the summary'),
-    new Option('--emf-stage <name>', 'with --emf: the Stage dimension of the metrics').default('manual'),
+    new Option('--emf-stage <name>', 'with --emf: the Stage dimension of the metrics (default: manual)'),
   ],
   examples: [
     'REDISCLI_AUTH=<monitor password> npm run -s ops -- metrics --redis-url redis://monitor@127.0.0.1:6379',
@@ -43,4 +43,5 @@ export const metricsCommand: CommandSpec = {
     [2, 'wrong usage'],
   ],
   load: () => import('../actions/metrics'),
+  renamed: { '--stage': '--emf-stage, with --emf' },
 };

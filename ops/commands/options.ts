@@ -17,8 +17,9 @@ export const sharedOptions = {
       'an S3-compatible endpoint instead of AWS S3, e.g. http://127.0.0.1:9000 (npm run s3:local)',
     ).argParser(httpUrl),
   prefix: () =>
-    new Option('--prefix <prefix>', 'key prefix of the snapshots in the bucket').default(
-      DEFAULT_SNAPSHOT_PREFIX,
+    new Option(
+      '--prefix <prefix>',
+      `key prefix of the snapshots in the bucket (default: ${DEFAULT_SNAPSHOT_PREFIX})`,
     ),
   allowNoChecksum: () =>
     new Option(

@@ -41,10 +41,11 @@ export const restoreCommand: CommandSpec = {
   environment: AWS_ENVIRONMENT,
   exitCodes: [
     [0, 'restored (what was installed, and where the old data went, on stdout)'],
-    [1, 'the restore failed or was not confirmed; the old data is in place (the reason on stderr)'],
+    [1, 'the restore failed or was not confirmed; the message says how Redis and its data were left'],
     [2, 'wrong usage, no AWS region'],
     [3, 'AWS form: lost track of the restore, which goes on in AWS (how to follow it is printed)'],
     [130, 'interrupted (Ctrl-C); locally, the directory was left unchanged'],
   ],
   load: () => import('../actions/restore'),
+  renamed: { '--key': '--snapshot' },
 };

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { wholeNumber } from '../cli-kit';
+import { sayUsageError, wholeNumber } from '../cli-kit';
 
 // s3rver ships no type declarations.
 const S3rver = require('s3rver');
@@ -42,6 +42,9 @@ function program(run: (options: S3LocalOptions) => Promise<void>): Command {
     )
     .showSuggestionAfterError()
     .exitOverride()
+    .configureOutput({
+      outputError: (message) => sayUsageError('s3:local', message, 'npm run s3:local -- --help'),
+    })
     .action(run);
 }
 

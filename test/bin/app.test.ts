@@ -24,7 +24,18 @@ function templates(synthesized: SynthesizedApp): Record<string, unknown> {
 describe('the app', () => {
   let synthesized: SynthesizedApp;
   beforeAll(() => {
-    synthesized = synthesize();
+    // The real synth bundles the functions, and says so on stderr once per function: not a test result.
+    const write = process.stderr.write.bind(process.stderr);
+    const quiet = jest
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((chunk, ...rest) =>
+        /^Bundling asset /.test(String(chunk)) ? true : write(chunk as string, ...(rest as [])),
+      );
+    try {
+      synthesized = synthesize();
+    } finally {
+      quiet.mockRestore();
+    }
   });
   afterAll(() => synthesized?.cleanup());
 

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { createCeleryApp, NETWORKS } from '../../examples/celery-consumer/bin/app';
 import {
   CELERY_URLS_SCRIPT,
@@ -85,6 +86,18 @@ function container(): Json {
 describe('the Celery consumer app (another repository)', () => {
   it('synthesizes with its cdk.json feature flags, without a warning', () => {
     expect(printed).toEqual([]);
+    const stacks = (worker.node.scope?.node.children ?? []).filter((child) => child instanceof Stack);
+    expect(stacks.length).toBe(2);
+    for (const stack of stacks) {
+      expect(Annotations.fromStack(stack as Stack).findWarning('*', Match.anyValue())).toEqual([]);
+    }
+  });
+
+  it('runs in the stage VPC as it is: isolated subnets, its image from a private ECR repository', () => {
+    const [service] = resources('AWS::ECS::Service');
+    const subnets = JSON.stringify(service?.NetworkConfiguration);
+    for (const subnet of NETWORKS.dev?.isolatedSubnetIds ?? ['none']) expect(subnets).toContain(subnet);
+    expect(JSON.stringify(container().Image)).toMatch(/dkr\.ecr\..*celery-worker:stable/);
   });
 
   it(`reads only SSM parameters under ${DEV_PATH}, resolved at deploy time`, () => {

@@ -276,6 +276,19 @@ describe('ops backup, snapshots, verify', () => {
     );
   });
 
+  it('never echoes the user-info of a URL it refuses (it may be a password)', async () => {
+    const result = await runOps([
+      'snapshots',
+      '--bucket',
+      'b',
+      '--endpoint-url',
+      'ftp://admin:hunter2hunter2@h',
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("argument 'ftp://<user-info>@h' is invalid");
+    expect(result.stderr).not.toMatch(/hunter2|admin/);
+  });
+
   it.each([
     [['backup', '--bucket', 'b', '--redis-url', 'redis://h', '--colour'], /unknown option '--colour'/],
     [['backup', '--bucket', 'b', '--redis-url', 'redis://h', '--fodler', 'x'], /\(Did you mean --folder\?\)/],
@@ -297,11 +310,22 @@ describe('ops backup, snapshots, verify', () => {
     ],
     [
       ['restore', '--stage', 'dev', '--latest', '--allow-no-checksum'],
-      /--allow-no-checksum only apply to the local form/,
+      /--allow-no-checksum apply only to the local form/,
     ],
     [['snapshots'], /missing --stage <stage> .* or --bucket <name>/],
     [['verify'], /missing required argument 'file\.rdb'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
+    [['backup', '--stage', 'dev'], /unknown option '--stage' \(--stage is now --folder: the snapshot folder/],
+    [['restore', '--key', 'k'], /unknown option '--key' \(--key is now --snapshot\)/],
+    [
+      ['metrics', '--redis-url', 'redis://h', '--emf-stage', 'dev'],
+      /--emf-stage names the Stage dimension .*: add --emf/,
+    ],
+    [
+      ['restore'],
+      /missing --stage <stage> \(restore a stage on AWS\) or --bucket <name> and --data-dir <dir> \(a local data directory\), and --snapshot <key> or --latest/,
+    ],
+    [['restore', '--stage', 'dev', '--latest', '--prefix', 'p'], /--prefix apply only to the local form/],
   ])(
     'usage error %j: exit 2, a message naming what is wrong, and where the help is',
     async (args, message) => {

@@ -375,7 +375,7 @@ describe('ops restore / snapshots: the command line', () => {
     ],
     [
       ['restore', '--stage', 'prod', '--snapshot', KEY, '--data-dir', '/tmp/x'],
-      /--stage restores a stage on AWS; --data-dir only apply to the local form .* use one form/,
+      /--stage restores a stage on AWS; --data-dir apply only to the local form .* use one form/,
     ],
     [
       ['restore', '--bucket', 'b', '--snapshot', 'k', '--data-dir', '/tmp/x', '--yes'],

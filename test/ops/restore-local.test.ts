@@ -103,15 +103,15 @@ describe('ops restore, local form', () => {
       /^ops restore: --data-dir \S+not-a-dir is a file: give a Redis data directory/m,
     ],
     [
-      'a snapshot key that does not exist',
+      'a snapshot key that does not exist (into a directory it then does not create)',
       () =>
         localArgs(
-          makeTempDir('restore-nokey'),
+          join(makeTempDir('restore-nokey'), 'new'),
           '--snapshot',
           'snapshots/dev/2026/11/25/20261125T030000Z.rdb',
         ),
       1,
-      /^ops restore: s3:\/\/backups\/snapshots\/dev\/2026\/11\/25\/20261125T030000Z\.rdb: no such snapshot\. List the snapshots: npm run -s ops -- snapshots --bucket backups/m,
+      /^ops restore: s3:\/\/backups\/snapshots\/dev\/2026\/11\/25\/20261125T030000Z\.rdb: no such snapshot\. List the snapshots: npm run -s ops -- snapshots --bucket backups --endpoint-url http:\/\/127\.0\.0\.1:\d+$/m,
     ],
     [
       'a folder without snapshots',
@@ -130,7 +130,8 @@ describe('ops restore, local form', () => {
       /^ops restore: another restore holds \S+\.restore\.lock \(touched \d+ s ago\): wait for it to finish/m,
     ],
   ])('refuses %s before downloading anything, in one line', async (_what, args, code, message) => {
-    const result = await runOps(args(), S3RVER_ENV);
+    const argv = args();
+    const result = await runOps(argv, S3RVER_ENV);
     expect(result.code).toBe(code);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toMatch(/downloading/);
@@ -140,6 +141,8 @@ describe('ops restore, local form', () => {
         .split('\n')
         .filter((line) => line.startsWith('ops restore:')),
     ).toHaveLength(1);
+    const dataDir = argv[argv.indexOf('--data-dir') + 1] as string;
+    if (dataDir.endsWith('/new')) expect(existsSync(dataDir)).toBe(false);
   });
 
   it('takes over a stale lock (untouched for over 2 minutes) as the install does', async () => {

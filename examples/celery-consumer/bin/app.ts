@@ -1,5 +1,6 @@
 import { App, type AppProps, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { CeleryWorkerStack } from '../lib/celery-worker-stack';
 
@@ -14,13 +15,19 @@ export const NETWORKS: Record<string, ec2.VpcAttributes> = {
   dev: {
     vpcId: 'vpc-0123456789abcdef0',
     availabilityZones: ['eu-west-1a', 'eu-west-1b'],
-    privateSubnetIds: ['subnet-0123456789abcdef1', 'subnet-0123456789abcdef2'],
-    privateSubnetRouteTableIds: ['rtb-0123456789abcdef1', 'rtb-0123456789abcdef2'],
+    // A stage's own VPC has isolated subnets only: no NAT, AWS reached through its endpoints.
+    isolatedSubnetIds: ['subnet-0123456789abcdef1', 'subnet-0123456789abcdef2'],
+    isolatedSubnetRouteTableIds: ['rtb-0123456789abcdef1', 'rtb-0123456789abcdef2'],
   },
 };
 
-/** The worker's image in this team's registry. */
-export const WORKER_IMAGE = 'public.ecr.aws/docker/library/python:3.12-slim';
+/**
+ * The worker's image: in this team's private ECR repository, in the stage's account and region.
+ * A public registry is out of reach from the stage's VPC (no internet; its ECR endpoints serve
+ * private repositories of the region).
+ */
+export const WORKER_REPOSITORY = 'celery-worker';
+export const WORKER_IMAGE_TAG = 'stable';
 
 /** The Celery team's app: a cluster per stage and the worker that uses that stage's Redis. */
 export function createCeleryApp(appProps: AppProps = {}, redisStage = 'dev'): App {
@@ -37,7 +44,10 @@ export function createCeleryApp(appProps: AppProps = {}, redisStage = 'dev'): Ap
     env,
     redisStage,
     cluster,
-    image: ecs.ContainerImage.fromRegistry(WORKER_IMAGE),
+    image: ecs.ContainerImage.fromEcrRepository(
+      ecr.Repository.fromRepositoryName(platform, 'WorkerRepository', WORKER_REPOSITORY),
+      WORKER_IMAGE_TAG,
+    ),
   });
   return app;
 }

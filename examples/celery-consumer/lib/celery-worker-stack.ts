@@ -55,7 +55,8 @@ export interface CeleryWorkerStackProps extends StackProps {
    */
   readonly command?: string[];
   /**
-   * Subnets of the worker's tasks (private: Redis is only reachable inside the VPC).
+   * Subnets of the worker's tasks: the stage VPC's isolated ones (Redis is only reachable inside
+   * the VPC, and AWS APIs through its endpoints).
    * @default the cluster VPC's private subnets
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
@@ -158,7 +159,7 @@ export class CeleryWorkerStack extends Stack {
       cluster: props.cluster,
       taskDefinition,
       desiredCount: props.desiredCount ?? 1,
-      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       securityGroups: [ownGroup, redisClients],
       minHealthyPercent: 100,
       // A worker that cannot start (e.g. the secret is unreadable) rolls back in minutes, not hours.

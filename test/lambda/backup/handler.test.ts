@@ -32,6 +32,8 @@ describe('backup Lambda handler', () => {
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
       AWS_REGION: 'us-east-1',
       POWERTOOLS_DEV: 'false',
+      // The failures these tests provoke would log errors into the test run's output.
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
     });
     ({ handler } = await import('../../../lambda/backup/handler'));
   });

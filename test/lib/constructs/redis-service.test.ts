@@ -303,7 +303,7 @@ describe('eviction policy warnings', () => {
   it('warns that volatile-* evicts Celery results with a TTL, printed by synth', () => {
     expect(evictionWarnings(synthesized, 'Volatile')).toEqual([
       expect.stringMatching(
-        /^\/Volatile\/Redis\/Redis: .*volatile-lru.*Celery task results.*noeviction is the safe alternative/,
+        /^\/Volatile\/Redis\/Redis: .*volatile-lru.*Celery task results.*Decide for this stage: keep volatile-lru and size maxmemory so that it never evicts.*or set maxmemoryPolicy: 'noeviction' in lib\/config\/volatile\.ts/,
       ),
     ]);
     expect(synthesized.printed).toMatch(/WARNING Redis \(volatile\) uses maxmemory-policy volatile-lru/);

@@ -587,10 +587,12 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
       expect(evictionWarnings(synthesized, stageName)).toEqual([
         expect.stringMatching(
           new RegExp(
-            `^/${stageName}/Redis/Redis: .*allkeys-lru.*_kombu\\.binding.*noeviction is the safe alternative.*\\[ack: ${EVICTION_WARNING_ID}\\]$`,
+            `^/${stageName}/Redis/Redis: .*allkeys-lru.*_kombu\\.binding.*Decide for this stage: keep allkeys-lru \\(the spec's choice\\) and size maxmemory .*the Evictions alarm.* or set maxmemoryPolicy: 'noeviction' in lib/config/${config.envName}\\.ts.*\\[ack: ${EVICTION_WARNING_ID}\\]$`,
           ),
         ),
       ]);
+      // The stack already alarms on evictions: the warning must not ask for what exists.
+      expect(synthesized.printed).not.toMatch(/alarm on evicted_keys/);
       expect(synthesized.printed).toContain(`Redis (${config.envName}) uses maxmemory-policy allkeys-lru`);
     });
   });
