@@ -8,4 +8,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   testTimeout: 60_000,
   setupFiles: ['<rootDir>/test/support/quiet-sdk.ts'],
+  // A passing run fits on a screen: failures in full, then the summary. One file in detail:
+  // npx jest <path> --reporters default (or --verbose).
+  reporters: ['summary'],
 };

@@ -21,21 +21,23 @@ function templates(synthesized: SynthesizedApp): Record<string, unknown> {
   return result;
 }
 
+// The real synth bundles the functions (when a stage is synthesized) and says so on stderr, once
+// per function: not a test result.
+let quietBundling: jest.SpyInstance;
+beforeAll(() => {
+  const write = process.stderr.write.bind(process.stderr);
+  quietBundling = jest
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((chunk, ...rest) =>
+      /^Bundling asset /.test(String(chunk)) ? true : write(chunk as string, ...(rest as [])),
+    );
+});
+afterAll(() => quietBundling.mockRestore());
+
 describe('the app', () => {
   let synthesized: SynthesizedApp;
   beforeAll(() => {
-    // The real synth bundles the functions, and says so on stderr once per function: not a test result.
-    const write = process.stderr.write.bind(process.stderr);
-    const quiet = jest
-      .spyOn(process.stderr, 'write')
-      .mockImplementation((chunk, ...rest) =>
-        /^Bundling asset /.test(String(chunk)) ? true : write(chunk as string, ...(rest as [])),
-      );
-    try {
-      synthesized = synthesize();
-    } finally {
-      quiet.mockRestore();
-    }
+    synthesized = synthesize();
   });
   afterAll(() => synthesized?.cleanup());
 
