@@ -21,6 +21,15 @@
 #                           it; it stays below the ~95 s after which ECS's health check, 5 s start
 #                           period + 3 x 30 s, kills a task that is still waiting, so the refusal
 #                           and its reason reach the log first).
+#   REDIS_TLS               off | transitional | required (default off). transitional serves
+#                           plaintext on REDIS_PORT and TLS on REDIS_TLS_PORT, so consumers move
+#                           one by one; required serves TLS only (the plaintext port is closed).
+#   REDIS_TLS_PORT          the TLS port (default 6380).
+#   REDIS_TLS_CERT, REDIS_TLS_KEY, REDIS_TLS_CA
+#                           the server certificate, its private key and the CA certificate, as PEM
+#                           text (ECS secrets), required unless REDIS_TLS=off. Written with mode
+#                           0600 to REDIS_TLS_DIR (default /tmp/redis-tls: the task's scratch
+#                           volume), removed from the environment before Redis starts.
 #   REDIS_PORT, REDIS_DATA_DIR, REDIS_BIND, REDIS_CONF
 #                           for running outside the image (npm run redis:local).
 set -eu
@@ -42,7 +51,7 @@ fi
 # Every REDIS_* variable this entrypoint reads. Any other one is a typo (REDIS_MAXMEMORY_POLCY) that
 # would silently leave the default in place: refused, with the nearest known name. (The image's own
 # REDISCLI_HISTFILE and ECS's ECS_* variables do not start with REDIS_.)
-KNOWN_VARIABLES="REDIS_ENV REDIS_PASSWORD REDIS_BACKUP_PASSWORD REDIS_MONITOR_PASSWORD REDIS_MAXMEMORY REDIS_MAXMEMORY_POLICY REDIS_DATA_LOCK_WAIT_SECONDS REDIS_PORT REDIS_DATA_DIR REDIS_BIND REDIS_CONF"
+KNOWN_VARIABLES="REDIS_ENV REDIS_PASSWORD REDIS_BACKUP_PASSWORD REDIS_MONITOR_PASSWORD REDIS_MAXMEMORY REDIS_MAXMEMORY_POLICY REDIS_DATA_LOCK_WAIT_SECONDS REDIS_PORT REDIS_DATA_DIR REDIS_BIND REDIS_CONF REDIS_TLS REDIS_TLS_PORT REDIS_TLS_CERT REDIS_TLS_KEY REDIS_TLS_CA REDIS_TLS_DIR"
 
 # nearest_variable NAME: the known name with the smallest edit distance to NAME, if it is close
 # enough to be a likely typo (at most 2 edits, or a fifth of the name's length).
@@ -154,6 +163,51 @@ if [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
   fail "REDIS_PORT='$port' is out of range. Allowed: 1-65535."
 fi
 
+tls=${REDIS_TLS:-off}
+case "$tls" in
+  off | transitional | required) ;;
+  *) fail "REDIS_TLS='$tls' is not allowed. Allowed: off, transitional (plaintext and TLS), required (TLS only)." ;;
+esac
+tls_port=${REDIS_TLS_PORT:-6380}
+case "$tls_port" in
+  '' | *[!0-9]*) fail "REDIS_TLS_PORT='$tls_port' is not a port number. Allowed: 1-65535." ;;
+esac
+if [ "$tls_port" -lt 1 ] || [ "$tls_port" -gt 65535 ]; then
+  fail "REDIS_TLS_PORT='$tls_port' is out of range. Allowed: 1-65535."
+fi
+if [ "$tls" = transitional ] && [ "$tls_port" = "$port" ]; then
+  fail "REDIS_TLS=transitional serves plaintext on REDIS_PORT and TLS on REDIS_TLS_PORT: they must differ (both are $port)."
+fi
+# check_pem NAME VALUE KIND: a PEM block of KIND (never echo the value: it may be a private key).
+check_pem() {
+  case "$2" in
+    *"-----BEGIN "*"$3-----"*"-----END "*"$3-----"*) ;;
+    '') fail "$1 is not set; REDIS_TLS=$tls needs the server certificate, its key and the CA certificate (PEM)." ;;
+    *) fail "$1 is not a PEM $3. Allowed: the text from -----BEGIN ...$3----- to -----END ...$3-----." ;;
+  esac
+}
+tls_dir=${REDIS_TLS_DIR:-/tmp/redis-tls}
+case "$tls_dir" in
+  /*) ;;
+  *) fail "REDIS_TLS_DIR='$tls_dir' is not an absolute path." ;;
+esac
+case "$tls_dir" in
+  *[!A-Za-z0-9/._-]*) fail "REDIS_TLS_DIR='$tls_dir' has characters Redis's configuration would misread. Allowed: letters, digits, '/', '.', '_', '-'." ;;
+esac
+if [ "$tls" != off ]; then
+  check_pem REDIS_TLS_CERT "${REDIS_TLS_CERT:-}" CERTIFICATE
+  check_pem REDIS_TLS_KEY "${REDIS_TLS_KEY:-}" 'PRIVATE KEY'
+  check_pem REDIS_TLS_CA "${REDIS_TLS_CA:-}" CERTIFICATE
+  # The key goes to a file only Redis's user can read (Redis reads its TLS material from files).
+  (umask 077 && mkdir -p "$tls_dir") || fail "REDIS_TLS_DIR='$tls_dir' cannot be created."
+  (
+    umask 077
+    printf '%s\n' "$REDIS_TLS_CERT" >"$tls_dir/server.crt"
+    printf '%s\n' "$REDIS_TLS_KEY" >"$tls_dir/server.key"
+    printf '%s\n' "$REDIS_TLS_CA" >"$tls_dir/ca.crt"
+  ) || fail "cannot write the TLS files to REDIS_TLS_DIR='$tls_dir'."
+fi
+
 conf=${REDIS_CONF:-/usr/local/etc/redis/redis.conf}
 [ -r "$conf" ] || fail "REDIS_CONF='$conf' is not a readable file."
 data_dir=${REDIS_DATA_DIR:-/data}
@@ -168,7 +222,16 @@ hash_password() {
 
 render_config() {
   echo "include $conf"
-  echo "port $port"
+  # required: no plaintext port at all. Clients are not asked for certificates (passwords and ACL
+  # users authenticate them); the server's certificate lets them verify it is this Redis.
+  if [ "$tls" = required ]; then echo "port 0"; else echo "port $port"; fi
+  if [ "$tls" != off ]; then
+    echo "tls-port $tls_port"
+    echo "tls-cert-file $tls_dir/server.crt"
+    echo "tls-key-file $tls_dir/server.key"
+    echo "tls-ca-cert-file $tls_dir/ca.crt"
+    echo "tls-auth-clients no"
+  fi
   echo "dir $data_dir"
   if [ -n "${REDIS_BIND:-}" ]; then echo "bind $REDIS_BIND"; fi
   echo "maxmemory $maxmemory"
@@ -225,9 +288,14 @@ if [ -n "$lock_mtime" ]; then
 fi
 
 config=$(render_config)
-unset REDIS_PASSWORD REDIS_BACKUP_PASSWORD REDIS_MONITOR_PASSWORD
+unset REDIS_PASSWORD REDIS_BACKUP_PASSWORD REDIS_MONITOR_PASSWORD REDIS_TLS_KEY REDIS_TLS_CERT REDIS_TLS_CA
 
-echo "redis entrypoint: starting Redis (REDIS_ENV=$redis_env, maxmemory $maxmemory, policy $policy, port $port, dir $data_dir)" >&2
+case "$tls" in
+  off) ports="port $port" ;;
+  transitional) ports="port $port and TLS port $tls_port" ;;
+  required) ports="TLS port $tls_port only" ;;
+esac
+echo "redis entrypoint: starting Redis (REDIS_ENV=$redis_env, maxmemory $maxmemory, policy $policy, $ports, dir $data_dir)" >&2
 exec redis-server - <<EOF_CONFIG
 $config
 EOF_CONFIG

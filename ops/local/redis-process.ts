@@ -35,6 +35,8 @@ export interface StartOptions {
   readonly entrypointShell?: readonly string[];
   /** Called with everything the process prints, as it prints it (before it is ready, too). */
   readonly onOutput?: (text: string) => void;
+  /** More arguments for redis:local (e.g. `--tls`). */
+  readonly extraArgs?: readonly string[];
 }
 
 /**
@@ -59,7 +61,7 @@ export class RedisProcess {
     };
     const [command, args] = options.entrypointShell
       ? [options.entrypointShell[0] ?? 'sh', [...options.entrypointShell.slice(1), ENTRYPOINT]]
-      : ['bash', [REDIS_LOCAL, '--port', String(port), '--data-dir', dataDir]];
+      : ['bash', [REDIS_LOCAL, '--port', String(port), '--data-dir', dataDir, ...(options.extraArgs ?? [])]];
     const child = spawn(command, args, {
       env: {
         ...env,

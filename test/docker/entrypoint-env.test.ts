@@ -78,7 +78,7 @@ describe('entrypoint refuses a bad environment', () => {
     [
       'a misspelled setting (it would silently leave the default in place)',
       { REDIS_PASSWORD: PASSWORDS.default, REDIS_MAXMEMORY_POLCY: 'noeviction' },
-      /REDIS_MAXMEMORY_POLCY is not a setting of this image, so it would be ignored\. Did you mean REDIS_MAXMEMORY_POLICY\? Known: REDIS_ENV .*REDIS_CONF\./,
+      /REDIS_MAXMEMORY_POLCY is not a setting of this image, so it would be ignored\. Did you mean REDIS_MAXMEMORY_POLICY\? Known: REDIS_ENV .*REDIS_TLS_DIR\./,
     ],
     [
       'a misspelled password variable (its value is never echoed)',

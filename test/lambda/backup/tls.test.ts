@@ -1,54 +1,15 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBackup } from '../../../lambda/backup';
 import { openRdbStream } from '../../../lambda/shared/replication';
 import { PASSWORDS } from '../../../ops/local/redis-process';
 import { S3Server } from '../../../ops/local/s3-server';
 import { makeTempDir, removeTempDir } from '../../../ops/local/temp-dir';
+import { makeCertificates } from '../../support/tls';
 import { recorder } from '../helpers/backup-deps';
 import { populate } from '../helpers/dataset';
 import { PlainRedis } from '../helpers/plain-redis';
 import { download, redisCheckRdb } from '../helpers/rdb';
-
-/** A throwaway CA and a server certificate for 127.0.0.1 / localhost (EC keys: fast). */
-function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  ssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=backup-test-ca',
-  );
-  ssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  ssl(
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'server.crt',
-    '-days',
-    '1',
-    '-extfile',
-    'san.ext',
-  );
-  return { ca: join(dir, 'ca.crt'), cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
-}
 
 describe('backups over TLS', () => {
   let dir: string;
