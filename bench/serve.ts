@@ -18,12 +18,19 @@
  * in `ps`: each throwaway loopback server's default user is switched to nopass once it is up.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { parseInfo, RedisProcess, sleep } from '../ops/local/redis-process';
+import { compareTls } from './serve-tls';
+import {
+  benchmark,
+  COMMANDS,
+  type Command,
+  cpuTimesMs,
+  median,
+  REQUESTS,
+  ROUNDS,
+  type Sample,
+} from './support/redis-benchmark';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100_000);
-const COMMANDS = ['SET', 'GET', 'LPUSH', 'RPOP'] as const;
 const PIPELINES = [1, 16] as const;
 /**
  * `no-rewrite` is a diagnostic third side: the image's configuration with automatic AOF rewrites
@@ -31,12 +38,6 @@ const PIPELINES = [1, 16] as const;
  */
 const SIDES = ['persisted', 'no-rewrite', 'off'] as const;
 type Side = (typeof SIDES)[number];
-type Command = (typeof COMMANDS)[number];
-
-interface Sample {
-  readonly rps: number;
-  readonly p99Ms: number;
-}
 
 async function startServer(side: Side): Promise<RedisProcess> {
   const redis = await RedisProcess.start();
@@ -48,36 +49,6 @@ async function startServer(side: Side): Promise<RedisProcess> {
   if (side === 'no-rewrite') await client.config('SET', 'auto-aof-rewrite-percentage', '0');
   await client.acl('SETUSER', 'default', 'nopass');
   return redis;
-}
-
-/** One redis-benchmark run of every command at one pipeline depth; its CSV per command. */
-function benchmark(port: number, pipeline: number): Map<Command, Sample> {
-  const args = ['-h', '127.0.0.1', '-p', String(port), '-c', '50', '-n', String(REQUESTS), '-d', '512'];
-  args.push('-r', '100000', '-P', String(pipeline), '-t', COMMANDS.join(',').toLowerCase(), '--csv');
-  const result = spawnSync('redis-benchmark', args, { encoding: 'utf8', timeout: 600_000 });
-  if (result.status !== 0)
-    throw new Error(`redis-benchmark failed (exit ${result.status}): ${result.stderr}`);
-  // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-  const samples = new Map<Command, Sample>();
-  for (const line of result.stdout.trim().split('\n').slice(1)) {
-    const [test, rps, , , , , p99] = line.split(',').map((field) => field.replace(/"/g, ''));
-    const command = COMMANDS.find((name) => test === name || test?.startsWith(`${name} `));
-    if (command) samples.set(command, { rps: Number(rps), p99Ms: Number(p99) });
-  }
-  for (const command of COMMANDS)
-    if (!samples.has(command)) throw new Error(`no ${command} in:\n${result.stdout}`);
-  return samples;
-}
-
-/**
- * CPU times (ms) of redis-server: its own user and system time, and its waited-for children's (the
- * rewrite and save forks). proc(5): utime, stime, cutime, cstime are fields 14-17 (11-14 after
- * "(comm) "), in 1/100 s.
- */
-function cpuTimesMs(pid: number): { user: number; system: number; children: number } {
-  const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []).map(Number);
-  const [user = 0, system = 0, childUser = 0, childSystem = 0] = fields.slice(11, 15);
-  return { user: user * 10, system: system * 10, children: (childUser + childSystem) * 10 };
 }
 
 interface Forks {
@@ -103,13 +74,23 @@ function noForks(): Forks {
   };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+/**
+ * BENCH_PART: `persistence` (the image against persistence off), `tls` (TLS against plaintext on
+ * one server) or both (default).
+ */
+async function main(): Promise<void> {
+  const part = process.env.BENCH_PART ?? 'all';
+  if (!['all', 'persistence', 'tls'].includes(part)) {
+    throw new Error(`BENCH_PART=${part}: allowed are persistence, tls, or unset for both`);
+  }
+  const persistenceMisses = part === 'tls' ? 0 : await comparePersistence();
+  const tlsMisses = part === 'persistence' ? 0 : await compareTls();
+  const misses = persistenceMisses + tlsMisses;
+  console.log(misses === 0 ? 'bench:serve: every target met' : `bench:serve: ${misses} target(s) missed`);
 }
 
-async function main(): Promise<void> {
+/** The image's persistence against persistence off; returns how many targets were missed. */
+async function comparePersistence(): Promise<number> {
   const version = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim();
   console.log(
     `bench:serve: ${version}; ${ROUNDS} rounds x ${REQUESTS} requests per command, 50 clients, 512 B values`,
@@ -212,7 +193,7 @@ async function main(): Promise<void> {
         `${(((serverUserMs + serverSystemMs) * 1000) / requests).toFixed(1)} us per request`,
     );
   }
-  console.log(misses === 0 ? 'bench:serve: every target met' : `bench:serve: ${misses} target(s) missed`);
+  return misses;
 }
 
 main().catch((error: unknown) => {

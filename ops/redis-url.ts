@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { parseRedisUrl, type RedisTarget } from '../lambda/shared/redis-connection';
 import { UsageError } from './cli-kit';
 
@@ -6,13 +8,40 @@ import { UsageError } from './cli-kit';
  * shell history and in `ps`): like redis-cli, the commands read it from REDISCLI_AUTH, which a
  * URL with a user name requires.
  */
-export function redisTargetFromUrl(url: string, env: NodeJS.ProcessEnv = process.env): RedisTarget {
-  let target: RedisTarget;
+export function redisTargetFromUrl(
+  url: string,
+  env: NodeJS.ProcessEnv = process.env,
+  caFile?: string,
+): RedisTarget {
+  const target = passwordFor(targetOf(url), env);
+  if (caFile === undefined) return target;
+  if (!target.tls) {
+    throw new UsageError('--ca-file goes with a rediss:// URL (TLS); redis:// is plaintext');
+  }
+  let ca: string;
   try {
-    target = parseRedisUrl(url);
+    ca = readFileSync(caFile, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `--ca-file ${caFile}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+    );
+  }
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new UsageError(`--ca-file ${caFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  }
+  // Verified against that CA, for the host name of the URL (as Celery's ssl_ca_certs does).
+  return { ...target, tls: { ca, ...(isIP(target.host) === 0 && { servername: target.host }) } };
+}
+
+function targetOf(url: string): RedisTarget {
+  try {
+    return parseRedisUrl(url);
   } catch (error) {
     throw new UsageError(`--redis-url: ${(error as Error).message}`);
   }
+}
+
+function passwordFor(target: RedisTarget, env: NodeJS.ProcessEnv): RedisTarget {
   if (target.password !== undefined) {
     process.stderr.write(
       'warning: the password in --redis-url is visible in ps and your shell history; set REDISCLI_AUTH instead\n',

@@ -13,6 +13,12 @@
 #   REDIS_PASSWORD          password of the default user (what Celery uses).
 #   REDIS_BACKUP_PASSWORD   enables the "backup" user (replication stream only).
 #   REDIS_MONITOR_PASSWORD  enables the "monitor" user (INFO, DBSIZE, SLOWLOG GET, LLEN).
+#   REDIS_PASSWORD_PREVIOUS, REDIS_BACKUP_PASSWORD_PREVIOUS, REDIS_MONITOR_PASSWORD_PREVIOUS
+#                           the user's previous password (Secrets Manager's AWSPREVIOUS), valid
+#                           beside the current one: a restart between two rotations cuts off no
+#                           client that has not picked up the current password yet.
+#   REDIS_ROTATOR_PASSWORD  enables the "rotator" user: the password rotation function, which may
+#                           only ACL SETUSER (add and remove passwords), never read or write data.
 #   REDIS_MAXMEMORY         Redis memory size, e.g. 512mb (default 512mb).
 #   REDIS_MAXMEMORY_POLICY  one of Redis's eight eviction policies (default allkeys-lru).
 #   REDIS_DATA_LOCK_WAIT_SECONDS
@@ -51,7 +57,7 @@ fi
 # Every REDIS_* variable this entrypoint reads. Any other one is a typo (REDIS_MAXMEMORY_POLCY) that
 # would silently leave the default in place: refused, with the nearest known name. (The image's own
 # REDISCLI_HISTFILE and ECS's ECS_* variables do not start with REDIS_.)
-KNOWN_VARIABLES="REDIS_ENV REDIS_PASSWORD REDIS_BACKUP_PASSWORD REDIS_MONITOR_PASSWORD REDIS_MAXMEMORY REDIS_MAXMEMORY_POLICY REDIS_DATA_LOCK_WAIT_SECONDS REDIS_PORT REDIS_DATA_DIR REDIS_BIND REDIS_CONF REDIS_TLS REDIS_TLS_PORT REDIS_TLS_CERT REDIS_TLS_KEY REDIS_TLS_CA REDIS_TLS_DIR"
+KNOWN_VARIABLES="REDIS_ENV REDIS_PASSWORD REDIS_BACKUP_PASSWORD REDIS_MONITOR_PASSWORD REDIS_PASSWORD_PREVIOUS REDIS_BACKUP_PASSWORD_PREVIOUS REDIS_MONITOR_PASSWORD_PREVIOUS REDIS_ROTATOR_PASSWORD REDIS_MAXMEMORY REDIS_MAXMEMORY_POLICY REDIS_DATA_LOCK_WAIT_SECONDS REDIS_PORT REDIS_DATA_DIR REDIS_BIND REDIS_CONF REDIS_TLS REDIS_TLS_PORT REDIS_TLS_CERT REDIS_TLS_KEY REDIS_TLS_CA REDIS_TLS_DIR"
 
 # nearest_variable NAME: the known name with the smallest edit distance to NAME, if it is close
 # enough to be a likely typo (at most 2 edits, or a fifth of the name's length).
@@ -121,6 +127,17 @@ fi
 check_password REDIS_PASSWORD "$REDIS_PASSWORD"
 if [ -n "${REDIS_BACKUP_PASSWORD:-}" ]; then check_password REDIS_BACKUP_PASSWORD "$REDIS_BACKUP_PASSWORD"; fi
 if [ -n "${REDIS_MONITOR_PASSWORD:-}" ]; then check_password REDIS_MONITOR_PASSWORD "$REDIS_MONITOR_PASSWORD"; fi
+for name in REDIS_PASSWORD_PREVIOUS REDIS_BACKUP_PASSWORD_PREVIOUS REDIS_MONITOR_PASSWORD_PREVIOUS REDIS_ROTATOR_PASSWORD; do
+  eval "value=\${$name:-}"
+  # shellcheck disable=SC2154 # value is set by the eval above
+  if [ -n "$value" ]; then check_password "$name" "$value"; fi
+done
+if [ -n "${REDIS_BACKUP_PASSWORD_PREVIOUS:-}" ] && [ -z "${REDIS_BACKUP_PASSWORD:-}" ]; then
+  fail "REDIS_BACKUP_PASSWORD_PREVIOUS is set without REDIS_BACKUP_PASSWORD: set both or neither."
+fi
+if [ -n "${REDIS_MONITOR_PASSWORD_PREVIOUS:-}" ] && [ -z "${REDIS_MONITOR_PASSWORD:-}" ]; then
+  fail "REDIS_MONITOR_PASSWORD_PREVIOUS is set without REDIS_MONITOR_PASSWORD: set both or neither."
+fi
 
 # Values rendered into the configuration must be one line: a newline would smuggle in a directive.
 newline='
@@ -220,6 +237,14 @@ hash_password() {
   printf '%s' "$1" | sha256sum | cut -d ' ' -f 1
 }
 
+# passwords CURRENT [PREVIOUS]: the ACL password rules of a user, current and (if set and
+# different) previous, as hashes.
+passwords() {
+  rules="#$(hash_password "$1")"
+  if [ -n "${2:-}" ] && [ "$2" != "$1" ]; then rules="$rules #$(hash_password "$2")"; fi
+  printf '%s' "$rules"
+}
+
 render_config() {
   echo "include $conf"
   # required: no plaintext port at all. Clients are not asked for certificates (passwords and ACL
@@ -237,15 +262,20 @@ render_config() {
   echo "maxmemory $maxmemory"
   echo "maxmemory-policy $policy"
   # Default user: the application (Celery broker and result backend, cache) and ops.
-  echo "user default on #$(hash_password "$REDIS_PASSWORD") ~* &* +@all"
+  echo "user default on $(passwords "$REDIS_PASSWORD" "${REDIS_PASSWORD_PREVIOUS:-}") ~* &* +@all"
   # Backup: exactly what `redis-cli --rdb` needs, no key or channel access at all.
   if [ -n "${REDIS_BACKUP_PASSWORD:-}" ]; then
-    echo "user backup reset on #$(hash_password "$REDIS_BACKUP_PASSWORD") +ping +info +replconf +sync +psync"
+    echo "user backup reset on $(passwords "$REDIS_BACKUP_PASSWORD" "${REDIS_BACKUP_PASSWORD_PREVIOUS:-}") +ping +info +replconf +sync +psync"
   fi
   # Monitor: read-only statistics. %R~* lets LLEN read queue lengths; no command that reads values
   # (GET, LRANGE...) or writes is granted. SELECT is needed for per-database DBSIZE and LLEN.
   if [ -n "${REDIS_MONITOR_PASSWORD:-}" ]; then
-    echo "user monitor reset on #$(hash_password "$REDIS_MONITOR_PASSWORD") %R~* +ping +info +dbsize +select +slowlog|get +llen"
+    echo "user monitor reset on $(passwords "$REDIS_MONITOR_PASSWORD" "${REDIS_MONITOR_PASSWORD_PREVIOUS:-}") %R~* +ping +info +dbsize +select +slowlog|get +llen"
+  fi
+  # Rotator: the rotation function. ACL SETUSER only (and PING): it adds and removes passwords of
+  # the three users; it has no key or channel access, so it reads and writes no data.
+  if [ -n "${REDIS_ROTATOR_PASSWORD:-}" ]; then
+    echo "user rotator reset on #$(hash_password "$REDIS_ROTATOR_PASSWORD") +ping +acl|setuser"
   fi
 }
 
@@ -288,7 +318,8 @@ if [ -n "$lock_mtime" ]; then
 fi
 
 config=$(render_config)
-unset REDIS_PASSWORD REDIS_BACKUP_PASSWORD REDIS_MONITOR_PASSWORD REDIS_TLS_KEY REDIS_TLS_CERT REDIS_TLS_CA
+unset REDIS_PASSWORD REDIS_BACKUP_PASSWORD REDIS_MONITOR_PASSWORD REDIS_PASSWORD_PREVIOUS REDIS_BACKUP_PASSWORD_PREVIOUS \
+  REDIS_MONITOR_PASSWORD_PREVIOUS REDIS_ROTATOR_PASSWORD REDIS_TLS_KEY REDIS_TLS_CERT REDIS_TLS_CA
 
 case "$tls" in
   off) ports="port $port" ;;

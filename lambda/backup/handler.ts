@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import { requireEnv } from '../shared/env';
 import { BACKUP_SERVICE } from '../shared/metric-names';
 import { createObservability } from '../shared/observability';
+import { tlsFromEnvironment } from '../shared/redis-connection';
 import { createS3Client } from '../shared/s3-client';
 import { readPassword } from '../shared/secrets';
 import { type BackupResult, deadlineSignal, runBackup } from './backup';
@@ -28,9 +29,9 @@ export async function handler(_event: unknown, context: Context): Promise<Backup
       redis: {
         host: requireEnv('REDIS_HOST'),
         port: Number(requireEnv('REDIS_PORT')),
+        tls: tlsFromEnvironment(requireEnv('REDIS_HOST')),
         username: 'backup',
         password,
-        tls: process.env.REDIS_TLS === 'true',
       },
       s3,
       bucket: requireEnv('BUCKET_NAME'),

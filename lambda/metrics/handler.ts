@@ -3,12 +3,13 @@ import type { Context } from 'aws-lambda';
 import { requireEnv } from '../shared/env';
 import { METRICS_SERVICE } from '../shared/metric-names';
 import { createObservability } from '../shared/observability';
-import type { RedisTarget } from '../shared/redis-connection';
+import { type RedisTarget, tlsFromEnvironment } from '../shared/redis-connection';
 import { createS3Client } from '../shared/s3-client';
 import { readPassword } from '../shared/secrets';
 import { type CollectResult, collectRedisMetrics, MetricsState, publishRedisDown } from './collect';
 import { publishSnapshotAge } from './snapshot-age';
 import { isTaskStoppedEvent, recordTaskStop, type TaskStopOutcome } from './task-events';
+import { publishCertificateExpiry } from './tls-expiry';
 
 /**
  * The metrics function: a thin shell over collectRedisMetrics and publishSnapshotAge (every
@@ -34,7 +35,7 @@ const queues = (process.env.CELERY_QUEUES ?? 'celery')
   .map((queue) => queue.trim())
   .filter((queue) => queue !== '');
 const queueDatabase = Number(process.env.CELERY_QUEUE_DATABASE ?? '0');
-const tls = process.env.REDIS_TLS === 'true';
+const tls = tlsFromEnvironment(redisHost);
 const s3 = createS3Client(process.env.S3_ENDPOINT_URL ? { endpointUrl: process.env.S3_ENDPOINT_URL } : {});
 const backupBucket = requireEnv('BACKUP_BUCKET');
 const snapshotStagePrefix = requireEnv('SNAPSHOT_STAGE_PREFIX');
@@ -48,6 +49,10 @@ export async function handler(event: unknown, context: Context): Promise<Collect
   if (isTaskStoppedEvent(event)) return recordTaskStop(event, { logger, metrics, state });
 
   const result = await collect();
+  // With TLS: when the certificate Redis serves expires (read from the handshake itself).
+  if (typeof tls === 'object') {
+    await publishCertificateExpiry({ target: { host: redisHost, port: redisPort, tls }, metrics, logger });
+  }
   // Independent of Redis: how old the newest snapshot in the backup bucket is.
   await publishSnapshotAge({
     s3,

@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import { checkRestoredKeys, type KeyCheckResult } from '../restore/check-keys';
 import { requireEnv } from '../shared/env';
 import { createObservability } from '../shared/observability';
+import { tlsFromEnvironment } from '../shared/redis-connection';
 import { readPassword } from '../shared/secrets';
 
 /**
@@ -28,9 +29,9 @@ export async function handler(event: CheckEvent, context: Context): Promise<KeyC
     {
       host: requireEnv('REDIS_HOST'),
       port: Number(requireEnv('REDIS_PORT')),
+      tls: tlsFromEnvironment(requireEnv('REDIS_HOST')),
       username: 'monitor',
       password,
-      tls: process.env.REDIS_TLS === 'true',
     },
     expected,
   );

@@ -81,6 +81,8 @@ export const METRIC = {
   LatestSnapshotAgeHours: 'LatestSnapshotAgeHours',
   /** A Redis task stopped for another reason than a deployment (crash, health check, OOM, Fargate). */
   UnexpectedTaskStops: 'UnexpectedTaskStops',
+  /** Days until the TLS certificate Redis serves expires (TLS stages only). */
+  TlsCertificateDaysLeft: 'TlsCertificateDaysLeft',
 } as const;
 
 /** Metrics of the backup function (lambda/backup/backup.ts), read by the backup alarms and dashboard. */

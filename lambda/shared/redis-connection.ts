@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type { RedisOptions } from 'ioredis';
 
@@ -108,4 +109,15 @@ export function withoutSecrets(error: unknown): Error {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code !== undefined) clean.code = code;
   return clean;
+}
+
+/**
+ * TLS to Redis as a function's environment configures it: REDIS_TLS_CA (the stage CA's PEM: the
+ * server is verified against it, for the host name it is reached by), else REDIS_TLS=true (the
+ * system's trust store), else none (plaintext).
+ */
+export function tlsFromEnvironment(host: string, env: NodeJS.ProcessEnv = process.env): RedisTarget['tls'] {
+  const ca = env.REDIS_TLS_CA;
+  if (ca !== undefined && ca !== '') return { ca, ...(isIP(host) === 0 && { servername: host }) };
+  return env.REDIS_TLS === 'true' ? true : undefined;
 }

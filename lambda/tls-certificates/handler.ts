@@ -15,7 +15,7 @@ import { type CertificateSettings, DEFAULTS, ensureCertificates } from './manage
  *   existing server certificate was replaced, a forced new deployment of the Redis service.
  *
  * Environment: STAGE, CA_SECRET_ARN, SERVER_SECRET_ARN, DNS_NAMES (comma-separated, the first is
- * the common name), CLUSTER_NAME, SERVICE_NAME; optional IP_ADDRESSES (comma-separated),
+ * the common name), CLUSTER_NAME; optional SERVICE_NAME (default: the cluster's only service), IP_ADDRESSES (comma-separated),
  * RENEW_BEFORE_DAYS (60), SERVER_VALID_DAYS (365), CA_VALID_DAYS (3650).
  */
 export const TLS_CERTIFICATES_SERVICE = 'redis-tls-certificates';
@@ -74,7 +74,9 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Certifica
     caValidDays: days(env, 'CA_VALID_DAYS', DEFAULTS.caValidDays),
     serverValidDays: days(env, 'SERVER_VALID_DAYS', DEFAULTS.serverValidDays),
     renewBeforeDays: days(env, 'RENEW_BEFORE_DAYS', DEFAULTS.renewBeforeDays),
-    service: { cluster: requireEnv('CLUSTER_NAME', env), service: requireEnv('SERVICE_NAME', env) },
+    // SERVICE_NAME is optional: without it, the cluster's one service (CDK creates the service
+    // after the certificates, so the function cannot name it).
+    service: { cluster: requireEnv('CLUSTER_NAME', env), service: env.SERVICE_NAME ?? '' },
   };
 }
 

@@ -1,4 +1,4 @@
-import { type ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { type ECSClient, ListServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -180,8 +180,13 @@ export async function ensureCertificates(
 
   let restarted = false;
   if (current.restartPending && settings.service) {
-    const { cluster, service } = settings.service;
-    logger.info('restarting the Redis service so that it loads the new certificate', { cluster, service });
+    const { cluster } = settings.service;
+    const service = settings.service.service || (await theOnlyService(deps.ecs, cluster));
+    // Not `service`: Powertools reserves that key (its own service name) and drops it.
+    logger.info('restarting the Redis service so that it loads the new certificate', {
+      cluster,
+      ecsService: service,
+    });
     try {
       await deps.ecs.send(new UpdateServiceCommand({ cluster, service, forceNewDeployment: true }));
     } catch (error) {
@@ -313,7 +318,7 @@ function tryFacts(certificatePem: string): CertificateFacts | undefined {
   }
 }
 
-/** The secret's JSON object, or undefined when it has no value, a placeholder-free non-object, or no JSON. */
+/** The secret's JSON object; undefined when it has no value or its value is not a JSON object. */
 async function readSecret(
   secrets: SecretsManagerClient,
   secretId: string,
@@ -355,4 +360,18 @@ async function putSecret(secrets: SecretsManagerClient, secretId: string, value:
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((item) => b.includes(item));
+}
+
+/**
+ * The one service of the stage's cluster (Redis): the function learns the cluster, not the
+ * service, because the service is created after the certificates it starts with.
+ */
+async function theOnlyService(ecs: ECSClient, cluster: string): Promise<string> {
+  const { serviceArns = [] } = await ecs.send(new ListServicesCommand({ cluster }));
+  if (serviceArns.length !== 1) {
+    throw new Error(
+      `cluster ${cluster} runs ${serviceArns.length} services (${serviceArns.join(', ') || 'none'}): expected exactly the Redis service to restart`,
+    );
+  }
+  return serviceArns[0] as string;
 }

@@ -18,4 +18,6 @@ export const devConfig: StageConfig = {
   retainData: false,
   logRetentionDays: 14,
   dnsNamespace: 'dev.emailclient.internal',
+  // Celery's messages carry personal data: TLS only (6380), verified with the stage's CA.
+  tls: 'required',
 };

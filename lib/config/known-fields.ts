@@ -30,6 +30,8 @@ const STAGE_FIELDS: Record<keyof StageConfig, true> = {
   retainData: true,
   logRetentionDays: true,
   dnsNamespace: true,
+  tls: true,
+  passwordRotationDays: true,
 };
 
 const NEW_VPC_FIELDS: Record<keyof NewVpcConfig, true> = {

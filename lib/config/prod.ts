@@ -20,4 +20,8 @@ export const prodConfig: StageConfig = {
   retainData: true,
   logRetentionDays: 365,
   dnsNamespace: 'prod.emailclient.internal',
+  // Celery's messages carry personal data: TLS only (6380), verified with the stage's CA.
+  tls: 'required',
+  // Rotated every 30 days; clients keep the previous password valid for one more interval.
+  passwordRotationDays: 30,
 };

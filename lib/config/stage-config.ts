@@ -101,6 +101,20 @@ export interface MonitoringConfig {
   readonly backupAlarmMarginHours?: number;
 }
 
+/**
+ * TLS on Redis (docs/configuration.md, "TLS"):
+ * - `off`: plaintext on 6379 only;
+ * - `transitional`: plaintext on 6379 AND TLS on 6380, so that consumers move to TLS one by one;
+ * - `required`: TLS on 6380 only.
+ */
+export type TlsMode = 'off' | 'transitional' | 'required';
+
+/** A stage's TLS mode when its configuration does not say. */
+export const DEFAULT_TLS_MODE: TlsMode = 'required';
+
+/** The allowed TLS modes, in the order a stage moves through them. */
+export const TLS_MODES: readonly TlsMode[] = ['off', 'transitional', 'required'];
+
 export interface StageConfig {
   /** Construct id of the Stage, also the deploy selector (`npx cdk deploy 'Dev/*'`). PascalCase. */
   readonly stageName: string;
@@ -170,6 +184,20 @@ export interface StageConfig {
   readonly retainData: boolean;
   /** Retention of the Redis, ECS Exec audit and VPC flow log groups, in days (a CloudWatch Logs value). */
   readonly logRetentionDays: number;
-  /** Cloud Map private DNS namespace; Redis is reachable at `redis.<dnsNamespace>:6379`. */
+  /** Cloud Map private DNS namespace; Redis is reachable at `redis.<dnsNamespace>`. */
   readonly dnsNamespace: string;
+  /**
+   * TLS on Redis: `off`, `transitional` (plaintext and TLS, for a migration) or `required`. With TLS
+   * on, the stage has its own private CA (key in Secrets Manager) and publishes the CA certificate
+   * as the `ca-bundle` connection parameter.
+   * @default 'required'
+   */
+  readonly tls?: TlsMode;
+  /**
+   * Days between automatic rotations of the three Redis passwords (Secrets Manager rotation with
+   * Redis ACL's two passwords per user: nobody is cut off). A client picks up a new password at its
+   * next deploy and keeps working with the previous one until the rotation after.
+   * @default no rotation (allowed only for a stage that does not retain its data, e.g. dev)
+   */
+  readonly passwordRotationDays?: number;
 }

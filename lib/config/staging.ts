@@ -17,4 +17,8 @@ export const stagingConfig: StageConfig = {
   retainData: false,
   logRetentionDays: 30,
   dnsNamespace: 'staging.emailclient.internal',
+  // Celery's messages carry personal data: TLS only (6380), verified with the stage's CA.
+  tls: 'required',
+  // Rotated every 30 days; clients keep the previous password valid for one more interval.
+  passwordRotationDays: 30,
 };

@@ -2,7 +2,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { unknownFields } from './known-fields';
 import { validateMonitoring } from './monitoring';
-import { EVICTION_POLICIES, type EvictionPolicy, type StageConfig } from './stage-config';
+import { EVICTION_POLICIES, type EvictionPolicy, type StageConfig, TLS_MODES } from './stage-config';
 
 /**
  * Validation of the stage configs, run once at the top of the app (bin/app.ts) before any construct
@@ -322,6 +322,36 @@ export function validateStageConfig(config: StageConfig, environment: ResolvedEn
   }
   if (!(EVICTION_POLICIES as readonly string[]).includes(config.maxmemoryPolicy)) {
     fail('maxmemoryPolicy', config.maxmemoryPolicy, `Allowed: ${EVICTION_POLICIES.join(', ')}.`);
+  }
+
+  // TLS.
+  if (config.tls !== undefined && !TLS_MODES.includes(config.tls)) {
+    fail(
+      'tls',
+      config.tls,
+      "Allowed: 'off', 'transitional' (plaintext on 6379 and TLS on 6380, while consumers move) or 'required' (TLS only, the default).",
+    );
+  }
+
+  // Password rotation.
+  if (config.passwordRotationDays !== undefined) {
+    if (
+      !Number.isInteger(config.passwordRotationDays) ||
+      config.passwordRotationDays < 1 ||
+      config.passwordRotationDays > 365
+    ) {
+      fail(
+        'passwordRotationDays',
+        config.passwordRotationDays,
+        'Allowed: a whole number of days from 1 to 365 (a client has one interval to pick up a new password at its next deploy).',
+      );
+    }
+  } else if (config.retainData) {
+    fail(
+      'passwordRotationDays',
+      undefined,
+      'A stage that retains its data (prod) rotates its passwords: set a number of days (1 to 365, e.g. 30). Only a throwaway stage may leave it unset.',
+    );
   }
 
   // Who may connect.

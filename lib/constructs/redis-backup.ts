@@ -124,6 +124,8 @@ export class RedisBackup extends Construct {
         STAGE: props.envName,
         REDIS_HOST: redis.hostName,
         REDIS_PORT: String(redis.port),
+        // With TLS: verify Redis with the stage's CA (a public certificate, not a secret).
+        ...(redis.caCertificatePem !== undefined && { REDIS_TLS_CA: redis.caCertificatePem }),
         BACKUP_SECRET_ARN: redis.secrets.backupPassword.secretArn,
         BUCKET_NAME: this.bucket.bucketName,
         SNAPSHOT_PREFIX: DEFAULT_SNAPSHOT_PREFIX,

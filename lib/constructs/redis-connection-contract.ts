@@ -7,6 +7,8 @@
  * consumer must act on.
  */
 
+import type { TlsMode } from '../config/stage-config';
+
 /** Version of the contract, published as `contract-version`. */
 export const CONNECTION_CONTRACT_VERSION = '1';
 
@@ -19,9 +21,9 @@ export function connectionParameterPath(envName: string): string {
 export const CONNECTION_PARAMETER = {
   /** Private DNS name of Redis (Cloud Map), `redis.<namespace>`. */
   host: 'host',
-  /** Redis's port, `6379`. */
+  /** The port to use: `6380` (TLS) when the stage serves TLS, `6379` when `tls` is `off`. */
   port: 'port',
-  /** TLS mode of Redis's port: `off` today (see RedisTlsMode). */
+  /** TLS mode: `off`, `transitional` or `required` (see RedisTlsMode). */
   tls: 'tls',
   /** The application's ACL user, `default`; its password is REDIS_PASSWORD. */
   user: 'user',
@@ -37,21 +39,30 @@ export const CONNECTION_PARAMETER = {
   contractVersion: 'contract-version',
 } as const;
 
+/** Published only in some TLS modes (a consumer reads them when `tls` says so). */
+export const OPTIONAL_CONNECTION_PARAMETER = {
+  /** The CA certificate (PEM) Redis's certificate is verified with: when `tls` is not `off`. */
+  caBundle: 'ca-bundle',
+  /** The plaintext port still served, `6379`: only while `tls` is `transitional`. */
+  plaintextPort: 'plaintext-port',
+} as const;
+
 /** The name of one parameter under the stage's path. */
-export type ConnectionParameterName = (typeof CONNECTION_PARAMETER)[keyof typeof CONNECTION_PARAMETER];
+export type ConnectionParameterName =
+  | (typeof CONNECTION_PARAMETER)[keyof typeof CONNECTION_PARAMETER]
+  | (typeof OPTIONAL_CONNECTION_PARAMETER)[keyof typeof OPTIONAL_CONNECTION_PARAMETER];
 
 /**
- * TLS on Redis's port, as published in `tls`.
+ * TLS on Redis, as published in `tls`:
  *
- * - `off`: plain `redis://` only (today).
- * - `transitional`: Redis serves TLS and plain text; consumers should move to `rediss://`.
- * - `required`: `rediss://` only.
+ * - `off`: plain `redis://` on `port` (6379).
+ * - `transitional`: `rediss://` on `port` (6380) and plain text on `plaintext-port` (6379), while
+ *   consumers move to TLS.
+ * - `required`: `rediss://` on `port` (6380) only.
  *
- * Adding TLS (a later issue) sets the stage's mode and, for `transitional` and `required`, also
- * publishes `ca-bundle` (the PEM of the CA that signed Redis's certificate) under the same path.
- * That name is reserved; it is not published while the mode is `off`.
+ * With TLS, `ca-bundle` holds the PEM of the CA that signed Redis's certificate.
  */
-export type RedisTlsMode = 'off' | 'transitional' | 'required';
+export type RedisTlsMode = TlsMode;
 
 /** The ACL user of the application (Celery broker, result backend, cache). */
 export const APPLICATION_USER = 'default';

@@ -6,8 +6,9 @@ import {
   CONNECTION_PARAMETER,
   type ConnectionParameterName,
   connectionParameterPath,
-  type RedisTlsMode,
+  OPTIONAL_CONNECTION_PARAMETER,
 } from './redis-connection-contract';
+import { REDIS_PORT } from './redis-security-groups';
 import type { RedisService } from './redis-service';
 
 /** One published fact: the parameter's value and what it means. */
@@ -21,12 +22,6 @@ export interface RedisConnectionParametersProps {
   readonly redis: RedisService;
   /** Lower-case stage name: the parameters live under `/emailclient/redis/<envName>/`. */
   readonly envName: string;
-  /**
-   * TLS mode of Redis's port, published as `tls`. A mode other than `off` needs the `ca-bundle`
-   * parameter too (RedisTlsMode), which the issue that adds TLS adds here.
-   * @default 'off'
-   */
-  readonly tls?: RedisTlsMode;
 }
 
 /**
@@ -39,22 +34,38 @@ export class RedisConnectionParameters extends Construct {
   /** The stage's path, with the trailing slash. */
   public readonly path: string;
   /** The parameters, by name. */
-  public readonly parameters: Readonly<Record<ConnectionParameterName, ssm.StringParameter>>;
+  public readonly parameters: Readonly<Partial<Record<ConnectionParameterName, ssm.StringParameter>>>;
 
   constructor(scope: Construct, id: string, props: RedisConnectionParametersProps) {
     super(scope, id);
     const { redis } = props;
     this.path = connectionParameterPath(props.envName);
-    const facts: Record<ConnectionParameterName, Fact> = {
+    const facts: Partial<Record<ConnectionParameterName, Fact>> = {
       [CONNECTION_PARAMETER.host]: {
         value: redis.hostName,
         description: 'Private DNS name of Redis (Cloud Map); resolvable in the VPC vpc-id',
       },
-      [CONNECTION_PARAMETER.port]: { value: String(redis.port), description: 'TCP port of Redis on host' },
-      [CONNECTION_PARAMETER.tls]: {
-        value: props.tls ?? 'off',
-        description: 'TLS on the port: off (redis://), transitional or required (rediss://, see ca-bundle)',
+      [CONNECTION_PARAMETER.port]: {
+        value: String(redis.port),
+        description: 'TCP port to use on host (TLS when tls is not off)',
       },
+      [CONNECTION_PARAMETER.tls]: {
+        value: redis.tlsMode,
+        description: 'TLS: off (redis://), transitional or required (rediss://, verified with ca-bundle)',
+      },
+      ...(redis.caCertificatePem !== undefined && {
+        [OPTIONAL_CONNECTION_PARAMETER.caBundle]: {
+          value: redis.caCertificatePem,
+          description:
+            "PEM of the stage's CA: verify Redis's certificate with it (ssl_ca_certs, ioredis tls.ca)",
+        },
+      }),
+      ...(redis.tlsMode === 'transitional' && {
+        [OPTIONAL_CONNECTION_PARAMETER.plaintextPort]: {
+          value: String(REDIS_PORT),
+          description: 'Plaintext port, served only while tls is transitional: move to rediss:// on port',
+        },
+      }),
       [CONNECTION_PARAMETER.user]: {
         value: APPLICATION_USER,
         description: 'ACL user of the application; its password is the secret password-secret-arn',
@@ -91,7 +102,7 @@ export class RedisConnectionParameters extends Construct {
         dataType: ssm.ParameterDataType.TEXT,
       });
     }
-    this.parameters = parameters as Record<ConnectionParameterName, ssm.StringParameter>;
+    this.parameters = parameters;
   }
 }
 

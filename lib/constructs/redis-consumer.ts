@@ -11,9 +11,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 export interface RedisEndpoint {
   /** Private DNS name, `redis.<namespace>`. */
   readonly hostName: string;
-  /** 6379. */
+  /** The port to use: 6380 (TLS) when the stage serves TLS, else 6379. */
   readonly port: number;
-  /** The group Redis admits on 6379. */
+  /** The CA certificate (PEM) to verify Redis with; undefined when the stage serves no TLS. */
+  readonly caCertificatePem?: string;
+  /** The group Redis admits on its ports. */
   readonly clientSecurityGroup: ec2.ISecurityGroup;
   /** REDIS_PASSWORD's secret; give it its `encryptionKey` so readers also get kms:Decrypt. */
   readonly passwordSecret: secretsmanager.ISecret;
@@ -37,8 +39,9 @@ export interface GrantConnectOptions {
  *   the secret and decrypt it);
  * - address: the container gets REDIS_HOST and REDIS_PORT.
  *
- * The consumer builds `CELERY_BROKER_URL=redis://:${REDIS_PASSWORD}@${REDIS_HOST}:${REDIS_PORT}/0` (and
- * CELERY_RESULT_BACKEND) at start; the password is URL-safe (letters and digits).
+ * The consumer builds `CELERY_BROKER_URL` (and CELERY_RESULT_BACKEND) at start: with REDIS_TLS_CA,
+ * `rediss://default:${REDIS_PASSWORD}@${REDIS_HOST}:${REDIS_PORT}/0?ssl_cert_reqs=required&ssl_ca_certs=<file of REDIS_TLS_CA>`,
+ * else `redis://...`; the password is URL-safe (letters and digits). docs/consumer-contract.md.
  */
 export function grantRedisConnect(
   endpoint: RedisEndpoint,
@@ -95,4 +98,8 @@ export function grantRedisConnect(
   }
   container.addEnvironment('REDIS_HOST', endpoint.hostName);
   container.addEnvironment('REDIS_PORT', String(endpoint.port));
+  // With TLS: the CA to verify Redis with (public), which the container writes to a file for Celery.
+  // (REDIS_TLS_CA, as the project's own functions get it.)
+  if (endpoint.caCertificatePem !== undefined)
+    container.addEnvironment('REDIS_TLS_CA', endpoint.caCertificatePem);
 }

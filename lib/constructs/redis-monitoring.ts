@@ -56,6 +56,9 @@ export interface RedisMonitoringProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
+/** Days before the served certificate's expiry at which its alarm fires. */
+export const TLS_CERTIFICATE_ALARM_DAYS = 14;
+
 /** The alarms, by meaning. `celeryBacklog` has one alarm per configured queue, when enabled. */
 export interface RedisAlarms {
   readonly redisUnreachable: cloudwatch.Alarm;
@@ -77,6 +80,8 @@ export interface RedisAlarms {
    */
   readonly backupMissing: cloudwatch.Alarm;
   readonly celeryBacklog: readonly cloudwatch.Alarm[];
+  /** The certificate Redis serves expires within 14 days (TLS stages only). */
+  readonly tlsCertificateExpiring?: cloudwatch.Alarm;
 }
 
 /**
@@ -167,6 +172,8 @@ export class RedisMonitoring extends Construct {
         STAGE: envName,
         REDIS_HOST: redis.hostName,
         REDIS_PORT: String(redis.port),
+        // With TLS: verify Redis with the stage's CA (a public certificate, not a secret).
+        ...(redis.caCertificatePem !== undefined && { REDIS_TLS_CA: redis.caCertificatePem }),
         MONITOR_SECRET_ARN: redis.secrets.monitorPassword.secretArn,
         METRICS_INTERVAL_SECONDS: String(intervalMinutes * 60),
         CELERY_QUEUES: monitoring.celeryQueues.join(','),
@@ -563,7 +570,26 @@ export class RedisMonitoring extends Construct {
             ),
           );
 
+    // The certificate Redis serves (read by the metrics function from the handshake): the weekly
+    // renewal replaces it 60 days ahead, so 14 days left means two renewals failed or never reached Redis.
+    const tlsCertificateExpiring =
+      this.props.redis.tlsMode === 'off'
+        ? undefined
+        : this.alarm(
+            'TlsCertificateExpiring',
+            'tls-certificate-expiring',
+            `the TLS certificate Redis serves expires in under ${TLS_CERTIFICATE_ALARM_DAYS} days: the weekly renewal failed or did not restart Redis.`,
+            {
+              metric: this.redisMetric(METRIC.TlsCertificateDaysLeft, 'Minimum', Duration.hours(1)),
+              threshold: TLS_CERTIFICATE_ALARM_DAYS,
+              comparisonOperator: LESS_THAN_THRESHOLD,
+              evaluationPeriods: 1,
+              treatMissingData: NOT_BREACHING,
+            },
+          );
+
     return {
+      ...(tlsCertificateExpiring && { tlsCertificateExpiring }),
       redisUnreachable,
       evictions,
       memoryHigh,

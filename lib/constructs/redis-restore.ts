@@ -165,6 +165,8 @@ export class RedisRestore extends Construct {
         STAGE: props.envName,
         REDIS_HOST: redis.hostName,
         REDIS_PORT: String(redis.port),
+        // With TLS: verify Redis with the stage's CA (a public certificate, not a secret).
+        ...(redis.caCertificatePem !== undefined && { REDIS_TLS_CA: redis.caCertificatePem }),
         MONITOR_SECRET_ARN: redis.secrets.monitorPassword.secretArn,
       },
     });

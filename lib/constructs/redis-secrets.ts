@@ -10,6 +10,8 @@ export interface RedisSecretsProps {
   readonly kmsKey: kms.IKey;
   /** DESTROY or RETAIN. */
   readonly removalPolicy: RemovalPolicy;
+  /** Secrets Manager rotates the three (RedisPasswordRotation). @default false */
+  readonly rotated?: boolean;
 }
 
 /** Length of the generated passwords (the entrypoint requires at least 16). */
@@ -64,14 +66,14 @@ export class RedisSecrets extends Construct {
         includeSpace: false,
       },
     });
-    Validations.of(secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'No automatic rotation: Redis learns its passwords only when the task starts (the entrypoint hashes them into ' +
-        'the ACL) and every client reads them at its own start, so an unattended rotation would lock out Celery until ' +
-        'all of them restart. Rotation is a planned operation (docs/runbook/rotate-password.md): new secret value, then ' +
-        'force a new deployment of Redis and of its clients.',
-    });
+    if (!props.rotated) {
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'This stage does not rotate its passwords (passwordRotationDays unset, allowed only for a stage that keeps no ' +
+          'data, such as dev); the stages that keep data rotate them (RedisPasswordRotation, docs/runbook/rotate-password.md).',
+      });
+    }
     return secret;
   }
 }

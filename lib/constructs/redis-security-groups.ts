@@ -1,13 +1,26 @@
 import { Annotations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
+import { DEFAULT_TLS_MODE, type TlsMode } from '../config/stage-config';
 import { isPrivateIpv4Network } from '../config/validate';
 
 /** Id of the synth warning for a client CIDR in public IPv4 space. */
 export const PUBLIC_CLIENT_CIDR_WARNING_ID = 'emailclient:redis-public-client-cidr';
 
-/** The port Redis listens on (docker/redis/redis.conf). */
+/** Redis's plaintext port (docker/redis/redis.conf). */
 export const REDIS_PORT = 6379;
+/** Redis's TLS port (the entrypoint's REDIS_TLS_PORT). */
+export const REDIS_TLS_PORT = 6380;
+
+/** The ports Redis serves in a TLS mode: plaintext unless `required`, TLS unless `off`. */
+export function redisPorts(tls: TlsMode): number[] {
+  return [...(tls === 'required' ? [] : [REDIS_PORT]), ...(tls === 'off' ? [] : [REDIS_TLS_PORT])];
+}
+
+/** The port a client should use in a TLS mode: TLS whenever Redis serves it. */
+export function consumerPort(tls: TlsMode): number {
+  return tls === 'off' ? REDIS_PORT : REDIS_TLS_PORT;
+}
 
 export interface RedisSecurityGroupsProps {
   /** The VPC. */
@@ -18,21 +31,24 @@ export interface RedisSecurityGroupsProps {
   readonly clientSecurityGroupIds: readonly string[];
   /** CIDRs admitted on 6379 (stage config; never 0.0.0.0/0 or ::/0). */
   readonly clientCidrs: readonly string[];
+  /** TLS mode: which of 6379 (plaintext) and 6380 (TLS) are open (`redisPorts`). @default 'required' (DEFAULT_TLS_MODE) */
+  readonly tls?: TlsMode;
 }
 
 /**
  * Who may talk to whom:
  *
- * - `redisSecurityGroup` (the Redis task) admits 6379 ONLY from `clientSecurityGroup`, from
+ * - `redisSecurityGroup` (the Redis task) admits Redis's ports (`redisPorts`: 6380 with TLS, 6379
+ *   without or while transitional) ONLY from `clientSecurityGroup`, from
  *   `functionsSecurityGroup` and from the stage's configured client groups and CIDRs. Its egress is
  *   443 (VPC endpoints and the S3 gateway endpoint, to pull the image, send logs, read secrets, run
  *   ECS Exec) and 2049 to the file system's group. 443 goes to any address because the S3 gateway
  *   endpoint's addresses are an AWS-managed prefix list that can only be looked up per account and
  *   region; in the isolated subnets of the new VPC there is no route to anywhere else anyway.
  * - `clientSecurityGroup` is what a consumer joins (exported as a stack output, used by
- *   `RedisService.grantConnect`): no ingress, egress only to Redis on 6379.
+ *   `RedisService.grantConnect`): no ingress, egress only to Redis on its ports.
  * - `functionsSecurityGroup` is for the project's own backup / metrics / restore functions: egress
- *   6379 to Redis and 443 to the endpoints (S3 for backups, Secrets Manager for the passwords).
+ *   to Redis's ports and 443 to the endpoints (S3 for backups, Secrets Manager for the passwords).
  *   Later constructs add what they need (e.g. the restore function's 2049 to the file system).
  * - The file system's group admits 2049 from the Redis task only.
  */
@@ -46,17 +62,19 @@ export class RedisSecurityGroups extends Construct {
 
   constructor(scope: Construct, id: string, props: RedisSecurityGroupsProps) {
     super(scope, id);
-    const redisPort = ec2.Port.tcp(REDIS_PORT);
+    const tls = props.tls ?? DEFAULT_TLS_MODE;
+    const ports = redisPorts(tls);
+    const portList = ports.join(' and ');
     const https = ec2.Port.tcp(443);
 
     this.redisSecurityGroup = new ec2.SecurityGroup(this, 'Redis', {
       vpc: props.vpc,
-      description: 'Redis task: 6379 from the client and functions groups and configured peers',
+      description: `Redis task: ${portList} from the client and functions groups and configured peers`,
       allowAllOutbound: false,
     });
     this.clientSecurityGroup = new ec2.SecurityGroup(this, 'Client', {
       vpc: props.vpc,
-      description: 'Redis clients: members may connect to Redis on 6379',
+      description: `Redis clients: members may connect to Redis on ${portList}`,
       allowAllOutbound: false,
     });
     this.functionsSecurityGroup = new ec2.SecurityGroup(this, 'Functions', {
@@ -70,42 +88,57 @@ export class RedisSecurityGroups extends Construct {
     // then drops the group's placeholder inline rule, which leaves EC2's default "all outbound" rule
     // in place, and every consumer joining the group would gain unrestricted egress. So the client
     // group keeps its placeholder and gets its one egress rule as a standalone resource.
-    this.redisSecurityGroup.addIngressRule(
-      this.clientSecurityGroup,
-      redisPort,
-      'Redis from the client group',
-    );
-    new ec2.CfnSecurityGroupEgress(this, 'ClientToRedis', {
-      groupId: this.clientSecurityGroup.securityGroupId,
-      ipProtocol: 'tcp',
-      fromPort: REDIS_PORT,
-      toPort: REDIS_PORT,
-      destinationSecurityGroupId: this.redisSecurityGroup.securityGroupId,
-      description: 'Redis (6379) only',
-    });
-    this.redisSecurityGroup.connections.allowFrom(
-      this.functionsSecurityGroup,
-      redisPort,
-      'Redis from the backup/metrics functions',
-    );
-    props.clientSecurityGroupIds.forEach((securityGroupId, index) => {
-      const peer = ec2.SecurityGroup.fromSecurityGroupId(this, `ConfiguredClient${index}`, securityGroupId, {
-        mutable: false,
-      });
+    // The consumers' port keeps the ids it always had (ClientToRedis); a transitional stage's
+    // plaintext port gets its own.
+    const consumer = consumerPort(tls);
+    for (const port of ports) {
+      const redisPort = ec2.Port.tcp(port);
+      const what = port === REDIS_TLS_PORT ? `Redis TLS (${port})` : `Redis (${port})`;
       this.redisSecurityGroup.addIngressRule(
-        peer,
+        this.clientSecurityGroup,
         redisPort,
-        `Redis from configured client group ${securityGroupId}`,
+        `${what} from the client group`,
       );
-    });
+      new ec2.CfnSecurityGroupEgress(this, port === consumer ? 'ClientToRedis' : 'ClientToRedisPlaintext', {
+        groupId: this.clientSecurityGroup.securityGroupId,
+        ipProtocol: 'tcp',
+        fromPort: port,
+        toPort: port,
+        destinationSecurityGroupId: this.redisSecurityGroup.securityGroupId,
+        description: `${what} only`,
+      });
+      this.redisSecurityGroup.connections.allowFrom(
+        this.functionsSecurityGroup,
+        redisPort,
+        `${what} from the backup/metrics functions`,
+      );
+      props.clientSecurityGroupIds.forEach((securityGroupId, index) => {
+        const peer =
+          (this.node.tryFindChild(`ConfiguredClient${index}`) as ec2.ISecurityGroup | undefined) ??
+          ec2.SecurityGroup.fromSecurityGroupId(this, `ConfiguredClient${index}`, securityGroupId, {
+            mutable: false,
+          });
+        this.redisSecurityGroup.addIngressRule(
+          peer,
+          redisPort,
+          `${what} from configured client group ${securityGroupId}`,
+        );
+      });
+      for (const cidr of props.clientCidrs) {
+        const peer = cidr.includes(':') ? ec2.Peer.ipv6(cidr) : ec2.Peer.ipv4(cidr);
+        this.redisSecurityGroup.addIngressRule(
+          peer,
+          redisPort,
+          `${what} from configured client CIDR ${cidr}`,
+        );
+      }
+    }
     for (const cidr of props.clientCidrs) {
-      const peer = cidr.includes(':') ? ec2.Peer.ipv6(cidr) : ec2.Peer.ipv4(cidr);
-      this.redisSecurityGroup.addIngressRule(peer, redisPort, `Redis from configured client CIDR ${cidr}`);
       if (!cidr.includes(':') && !isPrivateIpv4Network(cidr)) {
         Annotations.of(this).addWarningV2(
           PUBLIC_CLIENT_CIDR_WARNING_ID,
-          `clientCidrs ${cidr} is public IPv4 address space. Redis on 6379 has no TLS: admit only networks ` +
-            'you control (peered VPCs, VPN). Private ranges (10/8, 172.16/12, 192.168/16, 100.64/10) do not warn.',
+          `clientCidrs ${cidr} is public IPv4 address space${tls === 'required' ? '' : ', and Redis serves plaintext on 6379 in this stage'}: ` +
+            'admit only networks you control (peered VPCs, VPN). Private ranges (10/8, 172.16/12, 192.168/16, 100.64/10) do not warn.',
         );
       }
     }

@@ -9,14 +9,15 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct, type IDependable } from 'constructs';
-import type { EvictionPolicy } from '../config/stage-config';
+import { DEFAULT_TLS_MODE, type EvictionPolicy, type TlsMode } from '../config/stage-config';
 import { isEvictingPolicy } from '../config/validate';
 import { acknowledgeWildcardResource } from './nag';
 import { type GrantConnectOptions, grantRedisConnect, type RedisEndpoint } from './redis-consumer';
 import type { RedisDiscovery } from './redis-discovery';
 import type { RedisSecrets } from './redis-secrets';
-import { REDIS_PORT, type RedisSecurityGroups } from './redis-security-groups';
+import { consumerPort, REDIS_TLS_PORT, type RedisSecurityGroups, redisPorts } from './redis-security-groups';
 import { REDIS_GID, REDIS_UID, type RedisStorage } from './redis-storage';
+import { RedisTls } from './redis-tls';
 
 /** The project's Redis image (Dockerfile, redis.conf, entrypoint, health check). */
 export const REDIS_IMAGE_DIRECTORY = path.join(__dirname, '..', '..', 'docker', 'redis');
@@ -57,6 +58,12 @@ export interface RedisServiceProps {
   readonly maxmemory: string;
   /** REDIS_MAXMEMORY_POLICY. */
   readonly maxmemoryPolicy: EvictionPolicy;
+  /**
+   * TLS: `off`, `transitional` (6379 plaintext and 6380 TLS) or `required` (6380 only). With TLS
+   * on, the stage's CA and Redis's certificate come from `RedisTls` (made here).
+   * @default 'required' (DEFAULT_TLS_MODE)
+   */
+  readonly tls?: TlsMode;
   /** Retention of the Redis and ECS Exec audit log groups. */
   readonly logRetention: logs.RetentionDays;
   /** DESTROY or RETAIN for the log groups. */
@@ -120,9 +127,9 @@ export class RedisService extends Construct implements RedisEndpoint {
   public readonly passwordSecret: secretsmanager.ISecret;
   /** The Redis task's security group. */
   public readonly redisSecurityGroup: ec2.SecurityGroup;
-  /** Consumers join this group to reach Redis on 6379. */
+  /** Consumers join this group to reach Redis on `port`. */
   public readonly clientSecurityGroup: ec2.SecurityGroup;
-  /** The project's backup/metrics functions join this group (admitted on 6379). */
+  /** The project's backup/metrics functions join this group (admitted on Redis's ports). */
   public readonly functionsSecurityGroup: ec2.SecurityGroup;
   /** The stage's KMS key. */
   public readonly kmsKey: kms.IKey;
@@ -134,8 +141,14 @@ export class RedisService extends Construct implements RedisEndpoint {
   public readonly cloudMapService: servicediscovery.IService;
   /** Private DNS name of Redis, `redis.<namespace>`. */
   public readonly hostName: string;
-  /** Redis's port, 6379. */
-  public readonly port: number = REDIS_PORT;
+  /** The port clients use: 6380 (TLS) when the stage serves TLS, else 6379. */
+  public readonly port: number;
+  /** The stage's TLS mode. */
+  public readonly tlsMode: TlsMode;
+  /** The stage's CA and Redis's certificate; undefined when TLS is off. */
+  public readonly tls?: RedisTls;
+  /** The CA certificate (PEM) clients verify Redis with; undefined when TLS is off. */
+  public readonly caCertificatePem?: string;
 
   constructor(scope: Construct, id: string, props: RedisServiceProps) {
     super(scope, id);
@@ -151,6 +164,8 @@ export class RedisService extends Construct implements RedisEndpoint {
     this.clientSecurityGroup = props.securityGroups.clientSecurityGroup;
     this.functionsSecurityGroup = props.securityGroups.functionsSecurityGroup;
     this.hostName = props.discovery.hostName;
+    this.tlsMode = props.tls ?? DEFAULT_TLS_MODE;
+    this.port = consumerPort(this.tlsMode);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       encryptionKey: props.kmsKey,
@@ -172,6 +187,20 @@ export class RedisService extends Construct implements RedisEndpoint {
         logConfiguration: { cloudWatchLogGroup: this.execLogGroup, cloudWatchEncryptionEnabled: true },
       },
     });
+
+    if (this.tlsMode !== 'off') {
+      this.tls = new RedisTls(this, 'Tls', {
+        envName: props.envName,
+        // localhost and 127.0.0.1 (in the function): the container's health check connects there.
+        dnsNames: [this.hostName, 'localhost'],
+        cluster: this.cluster,
+        kmsKey: props.kmsKey,
+        logRetention: props.logRetention,
+        removalPolicy: props.removalPolicy,
+      });
+      this.caCertificatePem = this.tls.caCertificatePem;
+    }
+    const serverSecret = this.tls?.serverSecret;
 
     const volumeName = 'data';
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
@@ -202,18 +231,29 @@ export class RedisService extends Construct implements RedisEndpoint {
       essential: true,
       // The image's redis user; the access point maps every request to it as well.
       user: `${REDIS_UID}:${REDIS_GID}`,
-      portMappings: [{ containerPort: REDIS_PORT, protocol: ecs.Protocol.TCP, name: 'redis' }],
+      portMappings: redisPorts(this.tlsMode).map((port) => ({
+        containerPort: port,
+        protocol: ecs.Protocol.TCP,
+        name: port === REDIS_TLS_PORT ? 'redis-tls' : 'redis',
+      })),
       // Not secret: the entrypoint's settings. Every AWS stage is "production": the entrypoint then
       // refuses to start without strong passwords.
       environment: {
         REDIS_ENV: 'production',
         REDIS_MAXMEMORY: props.maxmemory,
         REDIS_MAXMEMORY_POLICY: props.maxmemoryPolicy,
+        ...(this.tlsMode !== 'off' && { REDIS_TLS: this.tlsMode, REDIS_TLS_PORT: String(REDIS_TLS_PORT) }),
       },
       secrets: {
         REDIS_PASSWORD: ecs.Secret.fromSecretsManager(props.secrets.password),
         REDIS_BACKUP_PASSWORD: ecs.Secret.fromSecretsManager(props.secrets.backupPassword),
         REDIS_MONITOR_PASSWORD: ecs.Secret.fromSecretsManager(props.secrets.monitorPassword),
+        // The certificate, its key and the CA: JSON fields of the server secret (RedisTls).
+        ...(serverSecret && {
+          REDIS_TLS_CERT: ecs.Secret.fromSecretsManager(serverSecret, 'certificate'),
+          REDIS_TLS_KEY: ecs.Secret.fromSecretsManager(serverSecret, 'privateKey'),
+          REDIS_TLS_CA: ecs.Secret.fromSecretsManager(serverSecret, 'ca'),
+        }),
       },
       healthCheck: {
         command: ['CMD', '/usr/local/bin/redis-healthcheck'],
@@ -244,8 +284,9 @@ export class RedisService extends Construct implements RedisEndpoint {
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
       reason:
-        'The plain environment holds only non-secret settings (REDIS_ENV, REDIS_MAXMEMORY, REDIS_MAXMEMORY_POLICY); ' +
-        'all three passwords are injected from Secrets Manager as ECS secrets.',
+        'The plain environment holds only non-secret settings (REDIS_ENV, REDIS_MAXMEMORY, REDIS_MAXMEMORY_POLICY, ' +
+        'REDIS_TLS, REDIS_TLS_PORT); the three passwords and the TLS certificate and key are injected from Secrets ' +
+        'Manager as ECS secrets.',
     });
 
     this.service = new ecs.FargateService(this, 'Service', {
@@ -282,6 +323,8 @@ export class RedisService extends Construct implements RedisEndpoint {
     // secrets) fails with ResourceInitializationError, the circuit breaker rolls back and the
     // stack's creation can fail (aws/aws-cdk#20548).
     this.service.node.addDependency(...props.endpoints);
+    // ...and, with TLS, when its certificate has been issued into the secret it reads at start.
+    if (this.tls) this.service.node.addDependency(this.tls.issued);
     const executionPolicy = this.taskDefinition.executionRole?.node.tryFindChild('DefaultPolicy');
     if (executionPolicy) this.service.node.addDependency(executionPolicy);
     const cloudMapService = this.service.cloudMapService;

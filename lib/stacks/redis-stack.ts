@@ -3,6 +3,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { resolveMonitoring } from '../config/monitoring';
 import type { StageConfig } from '../config/stage-config';
+import { DEFAULT_TLS_MODE } from '../config/stage-config';
 import { backupScheduleExpression } from '../config/validate';
 import { RedisBackup } from '../constructs/redis-backup';
 import { RedisConnectionParameters } from '../constructs/redis-connection-parameters';
@@ -10,6 +11,7 @@ import { RedisDiscovery } from '../constructs/redis-discovery';
 import { RedisKey } from '../constructs/redis-key';
 import { RedisMonitoring } from '../constructs/redis-monitoring';
 import { RedisNetwork } from '../constructs/redis-network';
+import { RedisPasswordRotation } from '../constructs/redis-password-rotation';
 import { RedisRestore } from '../constructs/redis-restore';
 import { RedisSecrets } from '../constructs/redis-secrets';
 import { RedisSecurityGroups } from '../constructs/redis-security-groups';
@@ -43,6 +45,8 @@ export class RedisStack extends Stack {
   public readonly restore: RedisRestore;
   /** The connection facts for consumers in other apps, as SSM parameters (docs/consumer-contract.md). */
   public readonly connectionParameters: RedisConnectionParameters;
+  /** Automatic password rotation, in stages that set passwordRotationDays. */
+  public readonly passwordRotation?: RedisPasswordRotation;
 
   constructor(scope: Construct, id: string, props: RedisStackProps) {
     super(scope, id, { ...props, terminationProtection: props.config.retainData });
@@ -67,6 +71,7 @@ export class RedisStack extends Stack {
       envName: config.envName,
       kmsKey: key,
       removalPolicy,
+      rotated: config.passwordRotationDays !== undefined,
     });
     const storage = new RedisStorage(this, 'Storage', {
       vpc: network.vpc,
@@ -79,6 +84,7 @@ export class RedisStack extends Stack {
       fileSystemSecurityGroup: storage.securityGroup,
       clientSecurityGroupIds: config.clientSecurityGroupIds,
       clientCidrs: config.clientCidrs,
+      tls: config.tls ?? DEFAULT_TLS_MODE,
     });
     const discovery = new RedisDiscovery(this, 'Discovery', {
       vpc: network.vpc,
@@ -98,9 +104,21 @@ export class RedisStack extends Stack {
       taskMemoryMiB: config.taskMemoryMiB,
       maxmemory: config.maxmemory,
       maxmemoryPolicy: config.maxmemoryPolicy,
+      tls: config.tls ?? DEFAULT_TLS_MODE,
       logRetention,
       removalPolicy,
     });
+
+    if (config.passwordRotationDays !== undefined) {
+      this.passwordRotation = new RedisPasswordRotation(this, 'PasswordRotation', {
+        redis: this.redis,
+        envName: config.envName,
+        rotationDays: config.passwordRotationDays,
+        kmsKey: key,
+        logRetention,
+        removalPolicy,
+      });
+    }
 
     this.backup = new RedisBackup(this, 'Backup', {
       redis: this.redis,

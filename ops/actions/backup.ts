@@ -10,7 +10,11 @@ import { describeS3Error } from './s3-errors';
 
 export async function run(options: Options): Promise<number> {
   requireOptions(options, { 'redis-url': '<url>', bucket: '<name>' });
-  const redis = redisTargetFromUrl(String(options.redisUrl));
+  const redis = redisTargetFromUrl(
+    String(options.redisUrl),
+    process.env,
+    options.caFile === undefined ? undefined : String(options.caFile),
+  );
   const bucket = String(options.bucket);
   const prefix = snapshotPrefix(options);
   const folder = String(options.folder);

@@ -31,7 +31,11 @@ export async function run(options: Options): Promise<number> {
     );
   }
   const settings: MetricsOptions = {
-    target: redisTargetFromUrl(String(options.redisUrl)),
+    target: redisTargetFromUrl(
+      String(options.redisUrl),
+      process.env,
+      options.caFile === undefined ? undefined : String(options.caFile),
+    ),
     queues: String(options.queues)
       .split(',')
       .map((queue) => queue.trim())

@@ -20,6 +20,7 @@ export const backupCommand: CommandSpec = {
     sharedOptions
       .folder("folder under the prefix (a stage's scheduled backups use the stage's name)")
       .default('manual'),
+    sharedOptions.caFile(),
     sharedOptions.endpointUrl(),
     new Option(
       '--kms-key-id <key>',

@@ -1,7 +1,7 @@
 import { Option } from 'commander';
 import { wholeNumber } from '../cli-kit';
 import type { CommandSpec } from '../command-spec';
-import { REDIS_AUTH_ENVIRONMENT } from './options';
+import { REDIS_AUTH_ENVIRONMENT, sharedOptions } from './options';
 
 /** Redis's default `databases 16` (the image keeps it): SELECT 16 and above fail. */
 export const REDIS_DATABASES = 16;
@@ -18,6 +18,7 @@ export const metricsCommand: CommandSpec = {
       '--redis-url <url>',
       'the Redis, as its monitor user: redis://monitor@host:6379 (rediss:// for TLS); required',
     ),
+    sharedOptions.caFile(),
     new Option('--queues <names>', 'Celery queues to measure, comma-separated').default('celery'),
     new Option('--queue-db <n>', `database of the Celery broker (0-${REDIS_DATABASES - 1})`)
       .argParser(wholeNumber(0, REDIS_DATABASES - 1))

@@ -26,6 +26,11 @@ export const sharedOptions = {
       '--allow-no-checksum',
       'accept an RDB without a checksum (all-zero trailer: a Redis run with rdbchecksum no); only its framing is checked',
     ),
+  caFile: () =>
+    new Option(
+      '--ca-file <path>',
+      "with a rediss:// URL: the CA certificate (PEM) to verify Redis with, e.g. the stage's ca-bundle parameter or redis:local's <data-dir>/tls/ca.crt (default: the system's trust store)",
+    ),
   /** The snapshot folder under the prefix: a stage's scheduled backups use the stage's name. */
   folder: (description: string) => new Option('--folder <name>', description),
 };

@@ -11,6 +11,7 @@ import { ENTRYPOINT, HEALTHCHECK, PASSWORDS, REDIS_CONF, RedisProcess } from '..
 import { S3Server } from '../../ops/local/s3-server';
 import { makeTempDir } from '../../ops/local/temp-dir';
 import { recorder } from '../lambda/helpers/backup-deps';
+import { runOps, S3RVER_ENV } from '../support/ops-cli';
 import { makeCertificates, type TestCertificates } from '../support/tls';
 
 const run = promisify(execFile);
@@ -181,6 +182,46 @@ describe('Redis with TLS (the entrypoint, real redis-server processes)', () => {
           logger: recorder().logger,
         });
         expect(result).toMatchObject({ checksum: 'verified', keys });
+      } finally {
+        await s3.cleanup();
+      }
+    });
+
+    it('ops backup and ops metrics speak TLS: rediss:// with --ca-file, refused without the CA', async () => {
+      const s3 = await S3Server.start();
+      try {
+        const backup = await runOps(
+          [
+            'backup',
+            '--redis-url',
+            `rediss://backup@localhost:${tlsPort}`,
+            '--ca-file',
+            certs.ca,
+            '--bucket',
+            s3.bucket,
+            '--endpoint-url',
+            s3.endpoint,
+          ],
+          { ...S3RVER_ENV, REDISCLI_AUTH: PASSWORDS.backup },
+        );
+        expect(backup.stderr).toBe('');
+        expect(JSON.parse(backup.stdout)).toMatchObject({ checksum: 'verified' });
+        const metrics = await runOps(
+          ['metrics', '--redis-url', `rediss://monitor@localhost:${tlsPort}`, '--ca-file', certs.ca],
+          {
+            REDISCLI_AUTH: PASSWORDS.monitor,
+          },
+        );
+        expect(metrics.code).toBe(0);
+        expect(metrics.stdout).toMatch(
+          new RegExp(`^Redis 7\\.\\S+ at monitor@localhost:${tlsPort} \\(tls\\)`),
+        );
+        const untrusted = await runOps(
+          ['metrics', '--redis-url', `rediss://monitor@localhost:${tlsPort}`, '--ca-file', otherCa.ca],
+          { REDISCLI_AUTH: PASSWORDS.monitor },
+        );
+        expect(untrusted.code).toBe(1);
+        expect(untrusted.stderr).toMatch(/self.signed certificate|unable to verify/);
       } finally {
         await s3.cleanup();
       }

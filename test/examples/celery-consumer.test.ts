@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { createCeleryApp, NETWORKS } from '../../examples/celery-consumer/bin/app';
@@ -11,7 +12,11 @@ import {
 } from '../../examples/celery-consumer/lib/celery-worker-stack';
 import { devConfig } from '../../lib/config';
 import { connectionParameterPath } from '../../lib/constructs/redis-connection-contract';
+import { freePort } from '../../ops/local/ports';
+import { PASSWORDS, RedisProcess } from '../../ops/local/redis-process';
+import { makeTempDir } from '../../ops/local/temp-dir';
 import { logicalId, type SynthesizedApp, synthesize } from '../lib/synth';
+import { makeCertificates } from '../support/tls';
 
 type Json = Record<string, unknown>;
 
@@ -111,6 +116,7 @@ describe('the Celery consumer app (another repository)', () => {
         'host',
         'port',
         'tls',
+        'ca-bundle',
         'user',
         'password-secret-arn',
         'kms-key-arn',
@@ -216,31 +222,100 @@ describe('the Celery consumer app (another repository)', () => {
         env: {
           PATH: process.env.PATH,
           REDIS_HOST: 'redis.dev.emailclient.internal',
-          REDIS_PORT: '6379',
+          REDIS_PORT: '6380',
           REDIS_USER: 'default',
           REDIS_PASSWORD: 'Abc123xyz',
+          REDIS_CA_PEM: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
         },
       },
     );
-    expect(printed.trim()).toBe(
-      'redis://default:Abc123xyz@redis.dev.emailclient.internal:6379/0 ' +
-        'redis://default:Abc123xyz@redis.dev.emailclient.internal:6379/0',
-    );
+    const url =
+      'rediss://default:Abc123xyz@redis.dev.emailclient.internal:6380/0?ssl_cert_reqs=required&ssl_ca_certs=/tmp/redis-ca.pem';
+    expect(printed.trim()).toBe(`${url} ${url}`);
     // A missing variable stops the container instead of starting Celery with a broken URL.
     expect(() =>
       execFileSync('sh', ['-c', CELERY_URLS_SCRIPT, 'celery-urls', 'true'], {
-        env: { PATH: process.env.PATH, REDIS_HOST: 'h', REDIS_PORT: '6379', REDIS_USER: 'default' },
+        env: {
+          PATH: process.env.PATH,
+          REDIS_HOST: 'h',
+          REDIS_PORT: '6380',
+          REDIS_USER: 'default',
+          REDIS_PASSWORD: 'p',
+        },
         stdio: 'pipe',
       }),
     ).toThrow();
   });
 
-  it('refuses to deploy against another contract version, required TLS or another VPC', () => {
+  it('those URLs work: a real Celery worker and caller, started by the script, round-trip a task over TLS', async () => {
+    const dir = makeTempDir('consumer-tls');
+    const certs = makeCertificates(dir);
+    const tlsPort = await freePort();
+    const redis = await RedisProcess.start({
+      env: {
+        REDIS_TLS: 'required',
+        REDIS_TLS_PORT: String(tlsPort),
+        REDIS_TLS_CERT: certs.pem.cert,
+        REDIS_TLS_KEY: certs.pem.key,
+        REDIS_TLS_CA: certs.pem.ca,
+        REDIS_TLS_DIR: join(dir, 'tls'),
+      },
+    });
+    writeFileSync(
+      join(dir, 'tasks.py'),
+      "import os\nfrom celery import Celery\napp = Celery('tasks', broker=os.environ['CELERY_BROKER_URL'], backend=os.environ['CELERY_RESULT_BACKEND'])\n@app.task\ndef add(x, y):\n    return x + y\n",
+    );
+    writeFileSync(join(dir, 'call.py'), 'from tasks import add\nprint(add.delay(20, 22).get(timeout=30))\n');
+    // What ECS gives the container, as the stage publishes it (ca-bundle = the CA's PEM).
+    const env = {
+      PATH: process.env.PATH,
+      PYTHONPATH: dir,
+      REDIS_HOST: 'localhost',
+      REDIS_PORT: String(tlsPort),
+      REDIS_USER: 'default',
+      REDIS_PASSWORD: PASSWORDS.default,
+      REDIS_CA_PEM: certs.pem.ca,
+    };
+    const script = (...command: string[]) => ['-c', CELERY_URLS_SCRIPT, 'celery-urls', ...command];
+    const worker = spawn(
+      'sh',
+      script(
+        '/usr/bin/python3',
+        '-m',
+        'celery',
+        '-A',
+        'tasks',
+        'worker',
+        '--pool',
+        'solo',
+        '--loglevel',
+        'WARNING',
+      ),
+      {
+        cwd: dir,
+        env,
+        stdio: 'ignore',
+      },
+    );
+    try {
+      const { stdout } = await promisify(execFile)('sh', script('/usr/bin/python3', 'call.py'), {
+        cwd: dir,
+        env,
+        timeout: 45_000,
+      });
+      expect(stdout.trim()).toBe('42');
+    } finally {
+      worker.kill('SIGKILL');
+      await redis.cleanup();
+    }
+  }, 90_000);
+
+  it('refuses to deploy against another contract version, a stage without TLS or another VPC', () => {
     const rule = (template.toJSON().Rules as Record<string, { Assertions: { Assert: unknown }[] }>)
       .RedisContract;
     expect(rule?.Assertions.map((assertion) => assertion.Assert)).toEqual([
       { 'Fn::Equals': [ref('contract-version'), '1'] },
-      { 'Fn::Contains': [['off', 'transitional'], ref('tls')] },
+      { 'Fn::Contains': [['transitional', 'required'], ref('tls')] },
       { 'Fn::Equals': [ref('vpc-id'), NETWORKS.dev?.vpcId] },
     ]);
   });

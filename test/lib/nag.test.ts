@@ -48,6 +48,18 @@ describe.each(STAGES)('cdk-nag AwsSolutions on %s', (stageName) => {
         'Redis/Redis/TaskDefinition/TaskRole AwsSolutions-IAM5[Resource::*]',
         // The audit log group's log streams (its logical id is pinned like the stateful resources').
         'Redis/Redis/TaskDefinition/TaskRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<RedisExecAuditLogs6FE19DA4>:*]',
+        // TLS: the CA and server certificate secrets (renewed by the certificate function, not by
+        // Secrets Manager rotation); the certificate function's log streams, ecs:ListServices (no
+        // resource-level permissions, cluster condition) and UpdateService on the stage cluster's
+        // services; the CDK Provider framework's relay function (basic execution policy, invoking
+        // any version of the certificate function).
+        'Redis/Redis/Tls/CaSecret AwsSolutions-SMG4',
+        'Redis/Redis/Tls/ServerSecret AwsSolutions-SMG4',
+        'Redis/Redis/Tls/Function/Role AwsSolutions-IAM5[Resource::<RedisTlsFunctionLogs93A9932C.Arn>]',
+        'Redis/Redis/Tls/Function/Role AwsSolutions-IAM5[Resource::*]',
+        'Redis/Redis/Tls/Function/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service/<RedisCluster45B2E7F5>/*]',
+        'Redis/Redis/Tls/Provider AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        'Redis/Redis/Tls/Provider AwsSolutions-IAM5[Resource::<RedisTlsFunction1FA8915E.Arn>:*]',
         // Backups: the access-log bucket itself, the dead-letter queue itself, the function's ENI
         // actions, its log streams and the snapshots under its own stage's prefix.
         'Redis/Backup/AccessLogs AwsSolutions-S1',

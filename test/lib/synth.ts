@@ -6,6 +6,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { createApp } from '../../bin/app';
 import { type CdkDefaultEnv, devConfig, prodConfig, type StageConfig, stagingConfig } from '../../lib/config';
+import type { RedisTls } from '../../lib/constructs/redis-tls';
+import type { RedisStack } from '../../lib/stacks/redis-stack';
 import { RedisStage } from '../../lib/stages/redis-stage';
 
 /** The feature flags of cdk.json, so tests synthesize what `cdk synth` synthesizes. */
@@ -135,4 +137,16 @@ export const STAGE_CONFIG: Record<(typeof STAGES)[number], StageConfig> = {
 export function logicalId(construct: IConstruct): string {
   const stack = Stack.of(construct);
   return stack.resolve(stack.getLogicalId(construct.node.defaultChild as CfnElement));
+}
+
+/** A stack's RedisTls (its stage serves TLS); throws for a stage with `tls: 'off'`. */
+export function redisTls(stack: RedisStack): RedisTls {
+  const { tls } = stack.redis;
+  if (!tls) throw new Error(`${stack.node.path} serves no TLS: it has no RedisTls`);
+  return tls;
+}
+
+/** How the template references the stage CA's certificate: the certificate custom resource's attribute. */
+export function caCertificateRef(stack: RedisStack): { 'Fn::GetAtt': [string, string] } {
+  return { 'Fn::GetAtt': [logicalId(redisTls(stack).issued), 'CaCertificate'] };
 }

@@ -17,6 +17,7 @@ export const REDIS_PARAMETERS = {
   host: 'host',
   port: 'port',
   tls: 'tls',
+  caBundle: 'ca-bundle',
   user: 'user',
   passwordSecretArn: 'password-secret-arn',
   kmsKeyArn: 'kms-key-arn',
@@ -25,18 +26,25 @@ export const REDIS_PARAMETERS = {
   contractVersion: 'contract-version',
 } as const;
 
+/** Where the container writes the stage's CA certificate at start (Celery reads a file). */
+export const REDIS_CA_FILE = '/tmp/redis-ca.pem';
+
 // Shell variables without braces: CloudFormation's template validation reads `${NAME}` outside an
 // Fn::Sub as a mistake (E1029). `:`, `@` and `/` end a variable name in sh all the same.
-const REDIS_URL = 'redis://$REDIS_USER:$REDIS_PASSWORD@$REDIS_HOST:$REDIS_PORT/0';
+// TLS with the server verified against the stage's CA (ssl_cert_reqs=required), as kombu and the
+// redis result backend both read these query parameters.
+const REDIS_URL = `rediss://$REDIS_USER:$REDIS_PASSWORD@$REDIS_HOST:$REDIS_PORT/0?ssl_cert_reqs=required&ssl_ca_certs=${REDIS_CA_FILE}`;
 
 /**
- * Builds the Celery URLs when the container starts, from REDIS_USER/HOST/PORT (environment) and
- * REDIS_PASSWORD (an ECS secret), then runs the command. The password is never in the template, the
- * task definition or a command line; it is letters and digits only, so it needs no URL escaping.
- * `set -u`: a missing variable stops the container instead of starting Celery with a broken URL.
+ * Builds the Celery URLs when the container starts, from REDIS_USER/HOST/PORT and REDIS_CA_PEM
+ * (environment) and REDIS_PASSWORD (an ECS secret), then runs the command. The password is never in
+ * the template, the task definition or a command line; it is letters and digits only, so it needs
+ * no URL escaping. `set -u`: a missing variable stops the container instead of starting Celery with
+ * a broken URL.
  */
 export const CELERY_URLS_SCRIPT = [
   'set -eu',
+  `printf '%s\\n' "$REDIS_CA_PEM" > ${REDIS_CA_FILE}`,
   `export CELERY_BROKER_URL="${REDIS_URL}"`,
   `export CELERY_RESULT_BACKEND="${REDIS_URL}"`,
   'exec "$@"',
@@ -83,7 +91,7 @@ export class CeleryWorkerStack extends Stack {
       ssm.StringParameter.valueForStringParameter(this, `${path}${name}`);
 
     // Fail the deployment up front, before any resource changes, if the stage publishes a contract
-    // this stack does not understand, if Redis requires TLS (this worker speaks redis://), or if the
+    // this stack does not understand, if Redis serves no TLS (this worker speaks rediss://), or if the
     // worker would run in another VPC than Redis (its host name would not resolve, and the client
     // group could not be joined).
     new CfnRule(this, 'RedisContract', {
@@ -93,8 +101,8 @@ export class CeleryWorkerStack extends Stack {
           assertDescription: `${path}contract-version is not ${REDIS_CONTRACT_VERSION}: read the Redis team's consumer contract`,
         },
         {
-          assert: Fn.conditionContains(['off', 'transitional'], redis(REDIS_PARAMETERS.tls)),
-          assertDescription: `${path}tls requires TLS: switch this worker to rediss:// and the stage's ca-bundle`,
+          assert: Fn.conditionContains(['transitional', 'required'], redis(REDIS_PARAMETERS.tls)),
+          assertDescription: `${path}tls is off: this worker speaks rediss:// only (the stage publishes no ca-bundle)`,
         },
         // A VPC id known at synth (imported from attributes) can be compared; a token cannot be in a rule.
         ...(Token.isUnresolved(props.cluster.vpc.vpcId)
@@ -127,6 +135,8 @@ export class CeleryWorkerStack extends Stack {
         REDIS_HOST: redis(REDIS_PARAMETERS.host),
         REDIS_PORT: redis(REDIS_PARAMETERS.port),
         REDIS_USER: redis(REDIS_PARAMETERS.user),
+        // The CA certificate is public (it verifies the server); the script writes it to a file.
+        REDIS_CA_PEM: redis(REDIS_PARAMETERS.caBundle),
       },
       secrets: { REDIS_PASSWORD: ecs.Secret.fromSecretsManager(passwordSecret) },
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'celery-worker' }),

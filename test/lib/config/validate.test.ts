@@ -12,6 +12,8 @@ import {
   STAGE_CONFIGS,
   type StageConfig,
   stagingConfig,
+  TLS_MODES,
+  type TlsMode,
   validateStageConfig,
   validateStageConfigs,
 } from '../../../lib/config';
@@ -59,6 +61,14 @@ describe('the real stage configs', () => {
     }
   });
 
+  it('serve Redis over TLS only (required): Celery messages carry personal data', () => {
+    expect(STAGE_CONFIGS.map((config) => [config.stageName, config.tls])).toEqual([
+      ['Dev', 'required'],
+      ['Staging', 'required'],
+      ['Prod', 'required'],
+    ]);
+  });
+
   it('retain data (and get termination protection) in prod only', () => {
     expect([devConfig.retainData, stagingConfig.retainData, prodConfig.retainData]).toEqual([
       false,
@@ -88,6 +98,18 @@ describe('validation rules (each message names stage, field, value and what is a
 
   it('rejects a tiny maxmemory', () => {
     expectOneProblem({ maxmemory: '1000' }, 'maxmemory', '1000', /at least 1mb/);
+  });
+
+  it('rejects a TLS mode other than off, transitional or required (case and type included)', () => {
+    const allowed =
+      /Allowed: 'off', 'transitional' \(plaintext on 6379 and TLS on 6380, while consumers move\) or 'required' \(TLS only, the default\)\.$/;
+    for (const value of ['maybe', 'Required', 'on', '', true, 6380]) {
+      expectOneProblem({ tls: value as unknown as TlsMode }, 'tls', value, allowed);
+    }
+    for (const mode of TLS_MODES) expect(problems({ tls: mode })).toEqual([]);
+    expect(TLS_MODES).toEqual(['off', 'transitional', 'required']);
+    // Unset is allowed: the stack then serves TLS only (test/lib/constructs/redis-tls.test.ts).
+    expect(validateStageConfig({ ...devConfig, tls: undefined }, AGNOSTIC)).toEqual([]);
   });
 
   it('rejects an unknown eviction policy', () => {

@@ -1,6 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { RedisStack } from '../../../lib/stacks/redis-stack';
-import { logicalId, STAGE_CONFIG, STAGES, type SynthesizedApp, synthesize } from '../synth';
+import { caCertificateRef, logicalId, STAGE_CONFIG, STAGES, type SynthesizedApp, synthesize } from '../synth';
 
 let synthesized: SynthesizedApp;
 beforeAll(() => {
@@ -95,7 +95,9 @@ describe.each(STAGES)('%s/Redis backups', (stageName) => {
         Environment: {
           Variables: Match.objectLike({
             STAGE: config.envName,
-            REDIS_PORT: '6379',
+            // TLS on 6380, verified with the stage CA (the certificate custom resource's attribute).
+            REDIS_PORT: '6380',
+            REDIS_TLS_CA: caCertificateRef(stack),
             SNAPSHOT_PREFIX: 'snapshots',
             BACKUP_SECRET_ARN: { Ref: logicalId(stack.redis.secrets.backupPassword) },
             BUCKET_NAME: { Ref: logicalId(stack.backup.bucket) },

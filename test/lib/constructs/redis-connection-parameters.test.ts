@@ -3,9 +3,10 @@ import {
   CONNECTION_CONTRACT_VERSION,
   CONNECTION_PARAMETER,
   connectionParameterPath,
+  OPTIONAL_CONNECTION_PARAMETER,
 } from '../../../lib/constructs/redis-connection-contract';
 import type { RedisStack } from '../../../lib/stacks/redis-stack';
-import { logicalId, STAGE_CONFIG, STAGES, type SynthesizedApp, synthesize } from '../synth';
+import { caCertificateRef, logicalId, STAGE_CONFIG, STAGES, type SynthesizedApp, synthesize } from '../synth';
 
 type Json = Record<string, unknown>;
 
@@ -49,6 +50,8 @@ describe.each(STAGES)('%s/Redis connection parameters', (stageName) => {
         'client-security-group-id',
         'vpc-id',
         'contract-version',
+        // TLS is required in every real stage: the CA; no plaintext-port (transitional only).
+        'ca-bundle',
       ]
         .map((name) => `${path}${name}`)
         .sort(),
@@ -67,11 +70,13 @@ describe.each(STAGES)('%s/Redis connection parameters', (stageName) => {
     }
   });
 
-  it('publishes the Cloud Map host name, the port, TLS off, the default user and contract version 1', () => {
+  it('publishes the Cloud Map host name, the TLS port 6380, TLS required, the default user and contract version 1', () => {
     expect(published(CONNECTION_PARAMETER.host)).toBe(`redis.${config.dnsNamespace}`);
     expect(published(CONNECTION_PARAMETER.host)).toBe(stack.redis.hostName);
-    expect(published(CONNECTION_PARAMETER.port)).toBe('6379');
-    expect(published(CONNECTION_PARAMETER.tls)).toBe('off');
+    expect(published(CONNECTION_PARAMETER.port)).toBe('6380');
+    expect(published(CONNECTION_PARAMETER.port)).toBe(String(stack.redis.port));
+    expect(published(CONNECTION_PARAMETER.tls)).toBe('required');
+    expect(published(OPTIONAL_CONNECTION_PARAMETER.plaintextPort)).toBeUndefined();
     expect(published(CONNECTION_PARAMETER.user)).toBe('default');
     expect(published(CONNECTION_PARAMETER.contractVersion)).toBe(CONNECTION_CONTRACT_VERSION);
     expect(CONNECTION_CONTRACT_VERSION).toBe('1');
@@ -92,10 +97,23 @@ describe.each(STAGES)('%s/Redis connection parameters', (stageName) => {
     expect(published(CONNECTION_PARAMETER.vpcId)).toEqual({ Ref: expect.stringMatching(/^NetworkVpc/) });
   });
 
+  it("publishes the stage CA's certificate as ca-bundle: what the certificate custom resource returns", () => {
+    expect(published(OPTIONAL_CONNECTION_PARAMETER.caBundle)).toEqual(caCertificateRef(stack));
+    expect(caCertificateRef(stack)).toEqual({
+      'Fn::GetAtt': ['RedisTlsCertificates976C9D7B', 'CaCertificate'],
+    });
+    expect(parameters.get(`${path}ca-bundle`)?.Description).toMatch(/PEM of the stage's CA/);
+  });
+
   it('holds no secret value: no dynamic reference, and secrets only by ARN', () => {
     const values = JSON.stringify([...parameters.values()].map((properties) => properties.Value));
-    expect(values).not.toMatch(/resolve:secretsmanager|SecretString|GenerateSecretString/i);
-    const secretIds = stack.redis.secrets.all.map((secret) => logicalId(secret));
+    expect(values).not.toMatch(/resolve:secretsmanager|SecretString|GenerateSecretString|PRIVATE KEY/i);
+    // The TLS secrets too: the CA secret holds the CA's private key; no parameter may name either.
+    const tls = stack.redis.tls;
+    const secretIds = [...stack.redis.secrets.all, ...(tls ? [tls.caSecret, tls.serverSecret] : [])].map(
+      (secret) => logicalId(secret),
+    );
+    expect(secretIds).toHaveLength(5);
     for (const [name, properties] of parameters) {
       const mentioned = secretIds.filter((id) => JSON.stringify(properties.Value).includes(id));
       expect({ name, mentioned }).toEqual({

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { devConfig, type StageConfig } from '../../../lib/config';
 import type { RedisStack } from '../../../lib/stacks/redis-stack';
-import { logicalId, STAGE_CONFIG, STAGES, type SynthesizedApp, synthesize } from '../synth';
+import { caCertificateRef, logicalId, STAGE_CONFIG, STAGES, type SynthesizedApp, synthesize } from '../synth';
 
 type Json = Record<string, unknown>;
 
@@ -240,6 +240,19 @@ describe.each(STAGES)('%s/Redis monitoring', (stageName) => {
       datapointsToAlarm: config.backupIntervalHours + 3,
       missing: 'breaching',
     }),
+    // TLS stages (every real stage): the certificate Redis serves, as the metrics function reads it
+    // from the handshake; the weekly renewal replaces it 60 days ahead.
+    'tls-certificate-expiring': () => ({
+      metric: 'TlsCertificateDaysLeft',
+      namespace: NS,
+      dimensions: redisDims(),
+      statistic: 'Minimum',
+      period: 3600,
+      threshold: 14,
+      comparison: 'LessThanThreshold',
+      evaluationPeriods: 1,
+      missing: 'notBreaching',
+    }),
   };
 
   describe('alarms', () => {
@@ -414,7 +427,9 @@ describe.each(STAGES)('%s/Redis monitoring', (stageName) => {
         Environment: {
           Variables: Match.objectLike({
             STAGE: env,
-            REDIS_PORT: '6379',
+            // TLS on 6380, verified with the stage CA (the certificate custom resource's attribute).
+            REDIS_PORT: '6380',
+            REDIS_TLS_CA: caCertificateRef(stack),
             MONITOR_SECRET_ARN: { Ref: logicalId(stack.redis.secrets.monitorPassword) },
             METRICS_INTERVAL_SECONDS: '60',
             CELERY_QUEUES: 'celery',

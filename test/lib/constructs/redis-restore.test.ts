@@ -2,7 +2,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { HEALTHY_POLL, STOP_POLL } from '../../../lib/constructs/redis-restore';
 import { RESTORE_OUTCOMES, RESTORE_STEPS } from '../../../lib/constructs/redis-restore-steps';
 import type { RedisStack } from '../../../lib/stacks/redis-stack';
-import { logicalId, STAGES, type SynthesizedApp, synthesize } from '../synth';
+import { caCertificateRef, logicalId, STAGES, type SynthesizedApp, synthesize } from '../synth';
 
 let synthesized: SynthesizedApp;
 beforeAll(() => {
@@ -522,7 +522,9 @@ describe.each(STAGES)('%s/Redis restore', (stageName) => {
       expect(JSON.stringify(check)).not.toMatch(/s3:|elasticfilesystem/);
       const fn = template.toJSON().Resources[logicalId(stack.restore.checkFunction.function)];
       expect(fn.Properties.Environment.Variables).toMatchObject({
-        REDIS_PORT: '6379',
+        // TLS on 6380, verified with the stage CA (the certificate custom resource's attribute).
+        REDIS_PORT: '6380',
+        REDIS_TLS_CA: caCertificateRef(stack),
         MONITOR_SECRET_ARN: { Ref: logicalId(stack.redis.secrets.monitorPassword) },
       });
     });

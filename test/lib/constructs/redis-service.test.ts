@@ -100,7 +100,8 @@ describe('grantConnect: a consumer service in another stack', () => {
           Secrets: [{ Name: 'REDIS_PASSWORD', ValueFrom: fromRedisStack('SecretsRedisPassword') }],
           Environment: Match.arrayWith([
             { Name: 'REDIS_HOST', Value: 'redis.dev.emailclient.internal' },
-            { Name: 'REDIS_PORT', Value: '6379' },
+            // The stage serves TLS only: the consumer's port is 6380.
+            { Name: 'REDIS_PORT', Value: '6380' },
           ]),
         }),
       ],
@@ -230,24 +231,24 @@ describe('configured client groups and CIDRs', () => {
     expect(synthesized.warnings('Dev').join('\n')).not.toContain(PUBLIC_CLIENT_CIDR_WARNING_ID);
   });
 
-  it('admits each of them on 6379, and nothing else beyond the client and functions groups', () => {
+  it('admits each of them on 6380 (TLS) only, and nothing else beyond the client and functions groups', () => {
     const redis = synthesized.stage('Dev').redisStack.redis;
     const template = synthesized.template('Dev');
     const group = template.toJSON().Resources[logicalId(redis.redisSecurityGroup)];
     expect(group.Properties.SecurityGroupIngress).toEqual([
       {
         CidrIp: '10.50.0.0/16',
-        Description: 'Redis from configured client CIDR 10.50.0.0/16',
-        FromPort: 6379,
+        Description: 'Redis TLS (6380) from configured client CIDR 10.50.0.0/16',
+        FromPort: 6380,
         IpProtocol: 'tcp',
-        ToPort: 6379,
+        ToPort: 6380,
       },
       {
         CidrIpv6: '2001:db8:1234::/48',
-        Description: 'Redis from configured client CIDR 2001:db8:1234::/48',
-        FromPort: 6379,
+        Description: 'Redis TLS (6380) from configured client CIDR 2001:db8:1234::/48',
+        FromPort: 6380,
         IpProtocol: 'tcp',
-        ToPort: 6379,
+        ToPort: 6380,
       },
     ]);
     const standalone = template.findResources('AWS::EC2::SecurityGroupIngress', {
@@ -269,8 +270,8 @@ describe('configured client groups and CIDRs', () => {
     );
     for (const rule of Object.values(standalone)) {
       expect([rule.Properties.FromPort, rule.Properties.ToPort, rule.Properties.IpProtocol]).toEqual([
-        6379,
-        6379,
+        6380,
+        6380,
         'tcp',
       ]);
     }

@@ -1,7 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { EVICTION_WARNING_ID } from '../../../lib/constructs/redis-service';
 import type { RedisStack } from '../../../lib/stacks/redis-stack';
-import { logicalId, STAGE_CONFIG, STAGES, type SynthesizedApp, synthesize } from '../synth';
+import { logicalId, redisTls, STAGE_CONFIG, STAGES, type SynthesizedApp, synthesize } from '../synth';
 
 /** The warnings about the eviction policy (the Redis service's), not the other constructs'. */
 function evictionWarnings(synthesized: SynthesizedApp, stageName: string): string[] {
@@ -104,7 +104,8 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
             },
             StopTimeout: 120,
             LinuxParameters: Match.objectLike({ InitProcessEnabled: true }),
-            PortMappings: [Match.objectLike({ ContainerPort: 6379, Protocol: 'tcp' })],
+            // TLS only (every real stage is `required`): 6380, and no plaintext 6379 mapping.
+            PortMappings: [{ ContainerPort: 6380, Protocol: 'tcp', Name: 'redis-tls' }],
             User: '999:1000',
           }),
         ],
@@ -119,8 +120,10 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
       });
     });
 
-    it('injects the three passwords as Secrets, never as Environment', () => {
+    it('injects the three passwords and the TLS certificate, key and CA as Secrets, never as Environment', () => {
       const secrets = stack.redis.secrets;
+      const server = logicalId(redisTls(stack).serverSecret);
+      const field = (name: string) => ({ 'Fn::Join': ['', [{ Ref: server }, `:${name}::`]] });
       template.hasResourceProperties('AWS::ECS::TaskDefinition', {
         ContainerDefinitions: [
           Match.objectLike({
@@ -128,11 +131,17 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
               { Name: 'REDIS_PASSWORD', ValueFrom: { Ref: logicalId(secrets.password) } },
               { Name: 'REDIS_BACKUP_PASSWORD', ValueFrom: { Ref: logicalId(secrets.backupPassword) } },
               { Name: 'REDIS_MONITOR_PASSWORD', ValueFrom: { Ref: logicalId(secrets.monitorPassword) } },
+              // JSON fields of the server secret (RedisTls), resolved by ECS at task start.
+              { Name: 'REDIS_TLS_CERT', ValueFrom: field('certificate') },
+              { Name: 'REDIS_TLS_KEY', ValueFrom: field('privateKey') },
+              { Name: 'REDIS_TLS_CA', ValueFrom: field('ca') },
             ],
             Environment: [
               { Name: 'REDIS_ENV', Value: 'production' },
               { Name: 'REDIS_MAXMEMORY', Value: config.maxmemory },
               { Name: 'REDIS_MAXMEMORY_POLICY', Value: config.maxmemoryPolicy },
+              { Name: 'REDIS_TLS', Value: 'required' },
+              { Name: 'REDIS_TLS_PORT', Value: '6380' },
             ],
           }),
         ],
@@ -426,12 +435,12 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
   });
 
   describe('security groups', () => {
-    it('admits Redis (6379) only from the client group and the functions group', () => {
+    it('admits Redis TLS (6380) only from the client group and the functions group: no plaintext 6379', () => {
       const redis = stack.redis;
       expect(ingressOf(template, logicalId(redis.redisSecurityGroup))).toEqual(
         [
-          `tcp 6379-6379 <- sg:${logicalId(redis.clientSecurityGroup)}`,
-          `tcp 6379-6379 <- sg:${logicalId(redis.functionsSecurityGroup)}`,
+          `tcp 6380-6380 <- sg:${logicalId(redis.clientSecurityGroup)}`,
+          `tcp 6380-6380 <- sg:${logicalId(redis.functionsSecurityGroup)}`,
         ].sort(),
       );
     });
@@ -445,7 +454,7 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
       );
     });
 
-    it('gives the client group no ingress and no egress but 6379 to Redis', () => {
+    it('gives the client group no ingress and no egress but 6380 (TLS) to Redis', () => {
       const client = logicalId(stack.redis.clientSecurityGroup);
       expect(ingressOf(template, client)).toEqual([]);
       template.hasResourceProperties('AWS::EC2::SecurityGroup', {
@@ -455,13 +464,25 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
           Match.objectLike({ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' }),
         ],
       });
-      template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
-        GroupId: { 'Fn::GetAtt': [client, 'GroupId'] },
-        IpProtocol: 'tcp',
-        FromPort: 6379,
-        ToPort: 6379,
-        DestinationSecurityGroupId: { 'Fn::GetAtt': [logicalId(stack.redis.redisSecurityGroup), 'GroupId'] },
+      const egress = template.findResources('AWS::EC2::SecurityGroupEgress', {
+        Properties: { GroupId: { 'Fn::GetAtt': [client, 'GroupId'] } },
       });
+      // One rule, under the id it always had (ClientToRedis): a new id would replace the rule.
+      expect(Object.entries(egress).map(([id, rule]) => [id, rule.Properties])).toEqual([
+        [
+          expect.stringMatching(/^SecurityGroupsClientToRedis[0-9A-F]{8}$/),
+          {
+            GroupId: { 'Fn::GetAtt': [client, 'GroupId'] },
+            IpProtocol: 'tcp',
+            FromPort: 6380,
+            ToPort: 6380,
+            DestinationSecurityGroupId: {
+              'Fn::GetAtt': [logicalId(stack.redis.redisSecurityGroup), 'GroupId'],
+            },
+            Description: 'Redis TLS (6380) only',
+          },
+        ],
+      ]);
     });
 
     it('lets the Redis task out only on 443 (endpoints) and 2049 (its file system)', () => {
@@ -569,7 +590,7 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
     it('outputs host, port, client security group and secret ARNs, never a secret value', () => {
       const secrets = stack.redis.secrets;
       template.hasOutput('RedisHost', { Value: `redis.${config.dnsNamespace}` });
-      template.hasOutput('RedisPort', { Value: '6379' });
+      template.hasOutput('RedisPort', { Value: '6380' });
       template.hasOutput('ClientSecurityGroupId', {
         Value: { 'Fn::GetAtt': [logicalId(stack.redis.clientSecurityGroup), 'GroupId'] },
       });
