@@ -53,7 +53,7 @@ interface SeedEvent {
 export async function handler(
   event: RotationEvent | SeedEvent,
   context?: Context,
-): Promise<void | { PhysicalResourceId: string }> {
+): Promise<undefined | { PhysicalResourceId: string }> {
   if (context) logger.addContext(context);
   const settings = settingsFromEnv();
   if ('RequestType' in event) {
@@ -93,6 +93,7 @@ export async function handler(
     { secretId, token },
   );
   logger.info('rotation step done', { secretId, step, user, versionId: token });
+  return undefined;
 }
 
 /** The settings from the environment; throws naming the variable that is missing or wrong. */

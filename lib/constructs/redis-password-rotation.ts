@@ -1,11 +1,10 @@
 import { CustomResource, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct } from 'constructs';
+import { Construct, type IDependable } from 'constructs';
 import { acknowledgeWildcardResource } from './nag';
 import { ProjectFunction } from './project-function';
 import type { RedisService } from './redis-service';
@@ -19,6 +18,11 @@ export interface RedisPasswordRotationProps {
   readonly kmsKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /**
+   * The VPC endpoints the function reaches Secrets Manager through (isolated subnets): the deploy-time
+   * seeding waits for them.
+   */
+  readonly endpoints: readonly IDependable[];
 }
 
 /** Password length of the rotator user (the three rotated ones keep RedisSecrets's 64). */
@@ -86,39 +90,13 @@ export class RedisPasswordRotation extends Construct {
         ),
       },
     });
-    const role = this.rotationFunction.role;
-    this.rotatorSecret.grantRead(role);
-    for (const [secret] of rotated) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: [
-            'secretsmanager:DescribeSecret',
-            'secretsmanager:GetSecretValue',
-            'secretsmanager:PutSecretValue',
-            'secretsmanager:UpdateSecretVersionStage',
-          ],
-          resources: [secret.secretArn],
-        }),
-      );
-    }
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'NewPasswords',
-        actions: ['secretsmanager:GetRandomPassword'],
-        resources: ['*'],
-      }),
-    );
+    // The rotator's password; the rotated secrets' permissions (Describe/Get/Put/UpdateSecretVersionStage,
+    // GetRandomPassword, the key through Secrets Manager) come with addRotationSchedule below.
+    this.rotatorSecret.grantRead(this.rotationFunction.role);
     acknowledgeWildcardResource(
-      role,
+      this.rotationFunction.role,
       '*',
-      'secretsmanager:GetRandomPassword takes no resource (AWS service authorization reference): it only generates a random string.',
-    );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'EncryptNewVersions',
-        actions: ['kms:GenerateDataKey'],
-        resources: [props.kmsKey.keyArn],
-      }),
+      'secretsmanager:GetRandomPassword (granted by addRotationSchedule) takes no resource (AWS service authorization reference): it only generates a random string.',
     );
 
     // AWSPREVIOUS must exist before the first Redis task reads it: a second version of each secret
@@ -146,6 +124,7 @@ export class RedisPasswordRotation extends Construct {
       resourceType: 'Custom::RedisPreviousPasswords',
       properties: { Secrets: rotated.map(([secret]) => secret.secretArn).join(',') },
     });
+    seeded.node.addDependency(...props.endpoints);
 
     // The container: the previous passwords and the rotator's.
     for (const [secret, , variable] of rotated) {
@@ -164,7 +143,9 @@ export class RedisPasswordRotation extends Construct {
         automaticallyAfter: Duration.days(props.rotationDays),
         rotateImmediatelyOnUpdate: false,
       });
-      schedule.node.addDependency(seeded);
+      // After the Redis service too: creating a schedule may test the function against the live Redis,
+      // which must be the one with the rotator user.
+      schedule.node.addDependency(seeded, redis.service);
     }
   }
 }

@@ -114,6 +114,7 @@ export class RedisStack extends Stack {
         redis: this.redis,
         envName: config.envName,
         rotationDays: config.passwordRotationDays,
+        endpoints: network.endpoints,
         kmsKey: key,
         logRetention,
         removalPolicy,

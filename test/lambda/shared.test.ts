@@ -1,7 +1,12 @@
 import { inspect } from 'node:util';
 import { deadlineSignal } from '../../lambda/backup';
 import { checkRestoredKeys } from '../../lambda/restore/check-keys';
-import { describeTarget, ioredisOptions, parseRedisUrl } from '../../lambda/shared/redis-connection';
+import {
+  describeTarget,
+  ioredisOptions,
+  parseRedisUrl,
+  tlsFromEnvironment,
+} from '../../lambda/shared/redis-connection';
 import { readRedisFacts } from '../../lambda/shared/redis-facts';
 import { createS3Client } from '../../lambda/shared/s3-client';
 import { RedisProcess } from '../../ops/local/redis-process';
@@ -28,6 +33,23 @@ describe('parseRedisUrl', () => {
     expect(() => parseRedisUrl('redis//u:secret@host')).toThrow(/invalid Redis URL/);
     expect(() => parseRedisUrl('not a url :secret')).toThrow(/invalid Redis URL/);
     expect(() => parseRedisUrl('not a url :secret')).not.toThrow(/secret/);
+  });
+});
+
+describe('tlsFromEnvironment (how our functions reach Redis)', () => {
+  const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+  it('verifies Redis with the stage CA, for the host name it is reached by', () => {
+    expect(tlsFromEnvironment('redis.dev.emailclient.internal', { REDIS_TLS_CA: ca })).toEqual({
+      ca,
+      servername: 'redis.dev.emailclient.internal',
+    });
+  });
+  it('sends no server name for an IP address (RFC 6066), still verifying with the CA', () => {
+    expect(tlsFromEnvironment('10.0.1.5', { REDIS_TLS_CA: ca })).toEqual({ ca });
+  });
+  it('REDIS_TLS=true: the system trust store; neither: plaintext', () => {
+    expect(tlsFromEnvironment('h', { REDIS_TLS: 'true' })).toBe(true);
+    expect(tlsFromEnvironment('h', {})).toBeUndefined();
   });
 });
 

@@ -1,3 +1,4 @@
+import type { CfnElement } from 'aws-cdk-lib';
 import { STAGES, type SynthesizedApp, synthesize } from './synth';
 
 /**
@@ -26,6 +27,27 @@ const STATEFUL_LOGICAL_IDS: Record<string, string> = {
   RedisTlsServerSecretFB52CE50: 'AWS::SecretsManager::Secret',
 };
 
+/**
+ * The stateful resources of a stage that rotates its passwords (passwordRotationDays set: Staging,
+ * Prod). A replaced rotator secret is a new rotator password (and ARN): Redis is restarted to learn
+ * it, and a retained old one lingers. A changed generator is worse: CloudFormation writes a new value
+ * into the same secret, the running Redis keeps the old one, and every rotation fails to log in
+ * until Redis restarts.
+ */
+const ROTATION_LOGICAL_IDS: Record<string, string> = {
+  PasswordRotationRotatorPasswordD8A93FFA: 'AWS::SecretsManager::Secret',
+};
+
+/** The stages that rotate their passwords. */
+const ROTATING_STAGES: readonly string[] = ['Staging', 'Prod'];
+
+/** A stage's pinned stateful logical ids. */
+function statefulLogicalIds(stageName: string): Record<string, string> {
+  return ROTATING_STAGES.includes(stageName)
+    ? { ...STATEFUL_LOGICAL_IDS, ...ROTATION_LOGICAL_IDS }
+    : STATEFUL_LOGICAL_IDS;
+}
+
 /** The TLS secrets' placeholder generator (RedisTls): the certificate function overwrites the value. */
 const TLS_PLACEHOLDER = {
   SecretStringTemplate: '{}',
@@ -45,6 +67,23 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
     expect(resources[logicalId]?.Type).toBe(type);
   });
 
+  it.each(Object.entries(ROTATION_LOGICAL_IDS))(
+    'keeps %s (%s) where passwords rotate, and has none where they do not',
+    (logicalId, type) => {
+      const resources = synthesized.template(stageName).toJSON().Resources as Record<
+        string,
+        { Type: string }
+      >;
+      expect(resources[logicalId]?.Type).toBe(ROTATING_STAGES.includes(stageName) ? type : undefined);
+      const stack = synthesized.stage(stageName).redisStack;
+      if (stack.passwordRotation) {
+        const rotator = stack.passwordRotation.rotatorSecret;
+        expect(stack.resolve(stack.getLogicalId(rotator.node.defaultChild as CfnElement))).toBe(logicalId);
+      }
+      expect(stack.passwordRotation !== undefined).toBe(ROTATING_STAGES.includes(stageName));
+    },
+  );
+
   it('has no other file system, key or secret that a refactor could have created', () => {
     const resources = synthesized.template(stageName).toJSON().Resources as Record<string, { Type: string }>;
     const stateful = Object.entries(resources)
@@ -56,7 +95,7 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
       .map(([id]) => id)
       .sort();
     expect(stateful).toEqual(
-      Object.entries(STATEFUL_LOGICAL_IDS)
+      Object.entries(statefulLogicalIds(stageName))
         .filter(([, type]) =>
           [
             'AWS::KMS::Key',
@@ -89,6 +128,7 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
       SecretsMonitorPasswordBC190EC9: password,
       RedisTlsCaSecret2E6D11E7: TLS_PLACEHOLDER,
       RedisTlsServerSecretFB52CE50: TLS_PLACEHOLDER,
+      ...(ROTATING_STAGES.includes(stageName) && { PasswordRotationRotatorPasswordD8A93FFA: password }),
     });
   });
 });

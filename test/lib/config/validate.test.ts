@@ -69,6 +69,14 @@ describe('the real stage configs', () => {
     ]);
   });
 
+  it('rotate their passwords every 30 days in staging and prod; dev does not rotate', () => {
+    expect(STAGE_CONFIGS.map((config) => [config.stageName, config.passwordRotationDays])).toEqual([
+      ['Dev', undefined],
+      ['Staging', 30],
+      ['Prod', 30],
+    ]);
+  });
+
   it('retain data (and get termination protection) in prod only', () => {
     expect([devConfig.retainData, stagingConfig.retainData, prodConfig.retainData]).toEqual([
       false,
@@ -110,6 +118,47 @@ describe('validation rules (each message names stage, field, value and what is a
     expect(TLS_MODES).toEqual(['off', 'transitional', 'required']);
     // Unset is allowed: the stack then serves TLS only (test/lib/constructs/redis-tls.test.ts).
     expect(validateStageConfig({ ...devConfig, tls: undefined }, AGNOSTIC)).toEqual([]);
+  });
+
+  it.each([0, 366, 1.5, -30, '30'])(
+    'rejects passwordRotationDays %j (a whole number of days, 1 to 365)',
+    (value) => {
+      expectOneProblem(
+        { passwordRotationDays: value as unknown as number },
+        'passwordRotationDays',
+        value,
+        /Allowed: a whole number of days from 1 to 365 \(a client has one interval to pick up a new password at its next deploy\)\.$/,
+      );
+    },
+  );
+
+  it('accepts passwordRotationDays from 1 to 365, and unset on a stage that does not retain its data', () => {
+    for (const days of [1, 30, 365]) expect(problems({ passwordRotationDays: days })).toEqual([]);
+    expect(devConfig.retainData).toBe(false);
+    expect(devConfig).not.toHaveProperty('passwordRotationDays');
+    expect(validateStageConfig(devConfig, AGNOSTIC)).toEqual([]);
+    expect(problems({ passwordRotationDays: undefined })).toEqual([]);
+  });
+
+  it('refuses a stage that retains its data without passwordRotationDays, saying what to set', () => {
+    const retained = { retainData: true, alarmEmail: 'oncall@example.com' };
+    expectOneProblem(
+      { ...retained, passwordRotationDays: undefined },
+      'passwordRotationDays',
+      undefined,
+      /A stage that retains its data \(prod\) rotates its passwords: set a number of days \(1 to 365, e\.g\. 30\)\. Only a throwaway stage may leave it unset\.$/,
+    );
+    // Left out entirely (not just undefined) is the same.
+    const { passwordRotationDays: _left, ...withoutField } = { ...prodConfig };
+    const found = validateStageConfig(withoutField as StageConfig, AGNOSTIC);
+    expect(found).toEqual([
+      expect.stringMatching(
+        /^Stage 'Prod', field 'passwordRotationDays', value undefined: A stage that retains/,
+      ),
+    ]);
+    expect(problems({ ...retained, passwordRotationDays: 30 })).toEqual([]);
+    // A retained stage with an invalid value gets the range message, not both.
+    expectOneProblem({ ...retained, passwordRotationDays: 0 }, 'passwordRotationDays', 0, /from 1 to 365/);
   });
 
   it('rejects an unknown eviction policy', () => {
@@ -282,7 +331,9 @@ describe('validation rules (each message names stage, field, value and what is a
   });
 
   it('fails a retained stage whose alarms notify nobody, unless it says so explicitly', () => {
-    const retained = { retainData: true, alarmEmail: undefined };
+    // A retained stage must also rotate its passwords (its own rule, tested below): set here, so
+    // that the alarm rule is the one problem.
+    const retained = { retainData: true, passwordRotationDays: 30, alarmEmail: undefined };
     expectOneProblem(
       retained,
       'alarmEmail',

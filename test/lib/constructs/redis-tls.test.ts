@@ -369,17 +369,22 @@ describe.each(STAGES)('%s/Redis TLS (RedisTls)', (stageName) => {
     const executionRole = stack.redis.taskDefinition.executionRole;
     if (!executionRole) throw new Error('the task definition has no execution role');
     const execution = statementsOfRole(template, logicalId(executionRole));
-    // Its secrets: the three passwords and the server secret (certificate, key, CA), not the CA secret.
+    // Its secrets: the three passwords, the server secret (certificate, key, CA) and, where passwords
+    // rotate, the rotator's password; not the CA secret.
     const readable = execution
       .filter((statement) => JSON.stringify(statement.Action).includes('secretsmanager:'))
-      .flatMap((statement) => [statement.Resource].flat());
+      .flatMap((statement) => [statement.Resource].flat())
+      .map((resource) => (resource as { Ref: string }).Ref)
+      .sort();
     expect(readable).toEqual(
-      expect.arrayContaining([
-        { Ref: logicalId(tls.serverSecret) },
-        ...stack.redis.secrets.all.map((secret) => ({ Ref: logicalId(secret) })),
-      ]),
+      [
+        logicalId(tls.serverSecret),
+        ...stack.redis.secrets.all.map(logicalId),
+        ...(stack.passwordRotation ? [logicalId(stack.passwordRotation.rotatorSecret)] : []),
+      ].sort(),
     );
-    expect(readable).toHaveLength(4);
+    expect(readable).not.toContain(logicalId(tls.caSecret));
+    expect(stack.passwordRotation !== undefined).toBe(config.passwordRotationDays !== undefined);
     const task = statementsOfRole(template, logicalId(stack.redis.taskDefinition.taskRole));
     expect(JSON.stringify(task)).not.toContain('RedisTls');
   });

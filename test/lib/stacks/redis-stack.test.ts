@@ -1,4 +1,5 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
 import { EVICTION_WARNING_ID } from '../../../lib/constructs/redis-service';
 import type { RedisStack } from '../../../lib/stacks/redis-stack';
 import { logicalId, redisTls, STAGE_CONFIG, STAGES, type SynthesizedApp, synthesize } from '../synth';
@@ -120,22 +121,38 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
       });
     });
 
-    it('injects the three passwords and the TLS certificate, key and CA as Secrets, never as Environment', () => {
+    it('injects the passwords (previous ones too where they rotate) and the TLS certificate, key and CA as Secrets, never as Environment', () => {
       const secrets = stack.redis.secrets;
       const server = logicalId(redisTls(stack).serverSecret);
       const field = (name: string) => ({ 'Fn::Join': ['', [{ Ref: server }, `:${name}::`]] });
+      const previous = (secret: IConstruct) => ({
+        'Fn::Join': ['', [{ Ref: logicalId(secret) }, '::AWSPREVIOUS:']],
+      });
+      const rotation = stack.passwordRotation;
+      const expected = [
+        { Name: 'REDIS_PASSWORD', ValueFrom: { Ref: logicalId(secrets.password) } },
+        { Name: 'REDIS_BACKUP_PASSWORD', ValueFrom: { Ref: logicalId(secrets.backupPassword) } },
+        { Name: 'REDIS_MONITOR_PASSWORD', ValueFrom: { Ref: logicalId(secrets.monitorPassword) } },
+        // JSON fields of the server secret (RedisTls), resolved by ECS at task start.
+        { Name: 'REDIS_TLS_CERT', ValueFrom: field('certificate') },
+        { Name: 'REDIS_TLS_KEY', ValueFrom: field('privateKey') },
+        { Name: 'REDIS_TLS_CA', ValueFrom: field('ca') },
+        // Where passwords rotate: each password's AWSPREVIOUS version (still valid until the next
+        // rotation) and the rotator ACL user's password (RedisPasswordRotation).
+        ...(rotation
+          ? [
+              { Name: 'REDIS_PASSWORD_PREVIOUS', ValueFrom: previous(secrets.password) },
+              { Name: 'REDIS_BACKUP_PASSWORD_PREVIOUS', ValueFrom: previous(secrets.backupPassword) },
+              { Name: 'REDIS_MONITOR_PASSWORD_PREVIOUS', ValueFrom: previous(secrets.monitorPassword) },
+              { Name: 'REDIS_ROTATOR_PASSWORD', ValueFrom: { Ref: logicalId(rotation.rotatorSecret) } },
+            ]
+          : []),
+      ];
+      expect(expected).toHaveLength({ Dev: 6, Staging: 10, Prod: 10 }[stageName]);
       template.hasResourceProperties('AWS::ECS::TaskDefinition', {
         ContainerDefinitions: [
           Match.objectLike({
-            Secrets: [
-              { Name: 'REDIS_PASSWORD', ValueFrom: { Ref: logicalId(secrets.password) } },
-              { Name: 'REDIS_BACKUP_PASSWORD', ValueFrom: { Ref: logicalId(secrets.backupPassword) } },
-              { Name: 'REDIS_MONITOR_PASSWORD', ValueFrom: { Ref: logicalId(secrets.monitorPassword) } },
-              // JSON fields of the server secret (RedisTls), resolved by ECS at task start.
-              { Name: 'REDIS_TLS_CERT', ValueFrom: field('certificate') },
-              { Name: 'REDIS_TLS_KEY', ValueFrom: field('privateKey') },
-              { Name: 'REDIS_TLS_CA', ValueFrom: field('ca') },
-            ],
+            Secrets: expected,
             Environment: [
               { Name: 'REDIS_ENV', Value: 'production' },
               { Name: 'REDIS_MAXMEMORY', Value: config.maxmemory },
@@ -188,6 +205,14 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
       expect(service?.DependsOn).toEqual(
         expect.arrayContaining([...endpoints, logicalId(executionPolicy as never)]),
       );
+    });
+
+    it('where passwords rotate, creates the service after the custom resource that seeds AWSPREVIOUS', () => {
+      const resources = template.toJSON().Resources as Record<string, { Type: string; DependsOn?: string[] }>;
+      const seeders = Object.keys(template.findResources('Custom::RedisPreviousPasswords'));
+      expect(seeders).toHaveLength(config.passwordRotationDays === undefined ? 0 : 1);
+      const service = resources[logicalId(stack.redis.service)];
+      for (const seeder of seeders) expect(service?.DependsOn).toContain(seeder);
     });
 
     it('limits the VPC endpoints: S3 to the stage bucket and ECR layers, the others to this account', () => {
@@ -408,7 +433,7 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
   });
 
   describe('secrets', () => {
-    it('generates three URL-safe passwords (no punctuation, >= 32 chars), KMS-encrypted', () => {
+    it('generates three URL-safe passwords (and the rotator password where they rotate: no punctuation, >= 32 chars), KMS-encrypted', () => {
       const secrets = template.findResources('AWS::SecretsManager::Secret', {
         Properties: {
           GenerateSecretString: {
@@ -419,7 +444,11 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
           KmsKeyId: { 'Fn::GetAtt': [logicalId(stack.redis.kmsKey), 'Arn'] },
         },
       });
-      expect(Object.keys(secrets).sort()).toEqual(stack.redis.secrets.all.map(logicalId).sort());
+      const rotator = stack.passwordRotation?.rotatorSecret;
+      expect(rotator !== undefined).toBe(config.passwordRotationDays !== undefined);
+      expect(Object.keys(secrets).sort()).toEqual(
+        [...stack.redis.secrets.all.map(logicalId), ...(rotator ? [logicalId(rotator)] : [])].sort(),
+      );
       for (const secret of Object.values(secrets)) {
         const generate = secret.Properties.GenerateSecretString;
         expect(generate.PasswordLength).toBeGreaterThanOrEqual(32);
