@@ -97,5 +97,12 @@ export async function compareTls(): Promise<number> {
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]?.length ?? 0)));
   for (const row of [header, ...rows])
     console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '));
+  const requests = ROUNDS * REQUESTS * COMMANDS.length;
+  for (const side of SIDES) {
+    const perRequest = (ms: number) => ((ms * 1000) / requests).toFixed(1);
+    console.log(
+      `CPU (${side}): redis-server ${perRequest(cpuMs[side].server)} us, redis-benchmark ${perRequest(cpuMs[side].client)} us per request`,
+    );
+  }
   return misses;
 }
