@@ -123,7 +123,7 @@ export class RedisBackup extends Construct {
       environment: {
         STAGE: props.envName,
         REDIS_HOST: redis.hostName,
-        REDIS_PORT: String(redis.port),
+        REDIS_PORT: String(redis.tlsPort ?? redis.port),
         // With TLS: verify Redis with the stage's CA (a public certificate, not a secret).
         ...(redis.caCertificatePem !== undefined && { REDIS_TLS_CA: redis.caCertificatePem }),
         BACKUP_SECRET_ARN: redis.secrets.backupPassword.secretArn,

@@ -21,7 +21,7 @@ export function connectionParameterPath(envName: string): string {
 export const CONNECTION_PARAMETER = {
   /** Private DNS name of Redis (Cloud Map), `redis.<namespace>`. */
   host: 'host',
-  /** The port to use: `6380` (TLS) when the stage serves TLS, `6379` when `tls` is `off`. */
+  /** The port of a client following `tls`: `6379` (plaintext) until `tls` is `required`, then `6380`. */
   port: 'port',
   /** TLS mode: `off`, `transitional` or `required` (see RedisTlsMode). */
   tls: 'tls',
@@ -43,8 +43,8 @@ export const CONNECTION_PARAMETER = {
 export const OPTIONAL_CONNECTION_PARAMETER = {
   /** The CA certificate (PEM) Redis's certificate is verified with: when `tls` is not `off`. */
   caBundle: 'ca-bundle',
-  /** The plaintext port still served, `6379`: only while `tls` is `transitional`. */
-  plaintextPort: 'plaintext-port',
+  /** The TLS port, `6380`: when `tls` is not `off` (what a consumer that speaks TLS uses). */
+  tlsPort: 'tls-port',
 } as const;
 
 /** The name of one parameter under the stage's path. */
@@ -56,9 +56,9 @@ export type ConnectionParameterName =
  * TLS on Redis, as published in `tls`:
  *
  * - `off`: plain `redis://` on `port` (6379).
- * - `transitional`: `rediss://` on `port` (6380) and plain text on `plaintext-port` (6379), while
- *   consumers move to TLS.
- * - `required`: `rediss://` on `port` (6380) only.
+ * - `transitional`: plain text on `port` (6379) as before, and `rediss://` on `tls-port` (6380):
+ *   consumers move to TLS one by one, none is cut off.
+ * - `required`: `rediss://` only, on `port` = `tls-port` (6380).
  *
  * With TLS, `ca-bundle` holds the PEM of the CA that signed Redis's certificate.
  */

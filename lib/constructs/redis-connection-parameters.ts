@@ -8,7 +8,6 @@ import {
   connectionParameterPath,
   OPTIONAL_CONNECTION_PARAMETER,
 } from './redis-connection-contract';
-import { REDIS_PORT } from './redis-security-groups';
 import type { RedisService } from './redis-service';
 
 /** One published fact: the parameter's value and what it means. */
@@ -47,7 +46,8 @@ export class RedisConnectionParameters extends Construct {
       },
       [CONNECTION_PARAMETER.port]: {
         value: String(redis.port),
-        description: 'TCP port to use on host (TLS when tls is not off)',
+        description:
+          'Port of a client following tls: 6379 (plaintext) until tls is required, then 6380 (TLS)',
       },
       [CONNECTION_PARAMETER.tls]: {
         value: redis.tlsMode,
@@ -60,10 +60,10 @@ export class RedisConnectionParameters extends Construct {
             "PEM of the stage's CA: verify Redis's certificate with it (ssl_ca_certs, ioredis tls.ca)",
         },
       }),
-      ...(redis.tlsMode === 'transitional' && {
-        [OPTIONAL_CONNECTION_PARAMETER.plaintextPort]: {
-          value: String(REDIS_PORT),
-          description: 'Plaintext port, served only while tls is transitional: move to rediss:// on port',
+      ...(redis.tlsPort !== undefined && {
+        [OPTIONAL_CONNECTION_PARAMETER.tlsPort]: {
+          value: String(redis.tlsPort),
+          description: 'TLS port (rediss://, verified with ca-bundle); equal to port once tls is required',
         },
       }),
       [CONNECTION_PARAMETER.user]: {

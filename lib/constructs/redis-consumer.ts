@@ -11,8 +11,10 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 export interface RedisEndpoint {
   /** Private DNS name, `redis.<namespace>`. */
   readonly hostName: string;
-  /** The port to use: 6380 (TLS) when the stage serves TLS, else 6379. */
+  /** The port of a client following the stage's mode: 6379 until TLS is `required`, then 6380. */
   readonly port: number;
+  /** The TLS port (6380) whenever Redis serves TLS. */
+  readonly tlsPort?: number;
   /** The CA certificate (PEM) to verify Redis with; undefined when the stage serves no TLS. */
   readonly caCertificatePem?: string;
   /** The group Redis admits on its ports. */
@@ -40,7 +42,7 @@ export interface GrantConnectOptions {
  * - address: the container gets REDIS_HOST and REDIS_PORT.
  *
  * The consumer builds `CELERY_BROKER_URL` (and CELERY_RESULT_BACKEND) at start: with REDIS_TLS_CA,
- * `rediss://default:${REDIS_PASSWORD}@${REDIS_HOST}:${REDIS_PORT}/0?ssl_cert_reqs=required&ssl_ca_certs=<file of REDIS_TLS_CA>`,
+ * `rediss://default:${REDIS_PASSWORD}@${REDIS_HOST}:${REDIS_TLS_PORT}/0?ssl_cert_reqs=required&ssl_ca_certs=<file of REDIS_TLS_CA>`,
  * else `redis://...`; the password is URL-safe (letters and digits). docs/consumer-contract.md.
  */
 export function grantRedisConnect(
@@ -98,8 +100,9 @@ export function grantRedisConnect(
   }
   container.addEnvironment('REDIS_HOST', endpoint.hostName);
   container.addEnvironment('REDIS_PORT', String(endpoint.port));
-  // With TLS: the CA to verify Redis with (public), which the container writes to a file for Celery.
-  // (REDIS_TLS_CA, as the project's own functions get it.)
+  // With TLS: its port and the CA to verify Redis with (public; the container writes it to a file
+  // for Celery), REDIS_TLS_CA as the project's own functions get it.
+  if (endpoint.tlsPort !== undefined) container.addEnvironment('REDIS_TLS_PORT', String(endpoint.tlsPort));
   if (endpoint.caCertificatePem !== undefined)
     container.addEnvironment('REDIS_TLS_CA', endpoint.caCertificatePem);
 }

@@ -82,7 +82,7 @@ export class RedisPasswordRotation extends Construct {
       environment: {
         STAGE: props.envName,
         REDIS_HOST: redis.hostName,
-        REDIS_PORT: String(redis.port),
+        REDIS_PORT: String(redis.tlsPort ?? redis.port),
         ...(redis.caCertificatePem !== undefined && { REDIS_TLS_CA: redis.caCertificatePem }),
         ROTATOR_SECRET_ARN: this.rotatorSecret.secretArn,
         SECRET_USERS: Stack.of(this).toJsonString(

@@ -164,7 +164,7 @@ export class RedisRestore extends Construct {
       environment: {
         STAGE: props.envName,
         REDIS_HOST: redis.hostName,
-        REDIS_PORT: String(redis.port),
+        REDIS_PORT: String(redis.tlsPort ?? redis.port),
         // With TLS: verify Redis with the stage's CA (a public certificate, not a secret).
         ...(redis.caCertificatePem !== undefined && { REDIS_TLS_CA: redis.caCertificatePem }),
         MONITOR_SECRET_ARN: redis.secrets.monitorPassword.secretArn,

@@ -17,9 +17,13 @@ export function redisPorts(tls: TlsMode): number[] {
   return [...(tls === 'required' ? [] : [REDIS_PORT]), ...(tls === 'off' ? [] : [REDIS_TLS_PORT])];
 }
 
-/** The port a client should use in a TLS mode: TLS whenever Redis serves it. */
+/**
+ * The port a client that follows the stage's mode uses (published as `port`): plaintext 6379
+ * until the mode is `required`, so that a consumer not yet on TLS keeps working through
+ * `transitional`; TLS-capable clients use `tlsPort` whenever Redis serves TLS.
+ */
 export function consumerPort(tls: TlsMode): number {
-  return tls === 'off' ? REDIS_PORT : REDIS_TLS_PORT;
+  return tls === 'required' ? REDIS_TLS_PORT : REDIS_PORT;
 }
 
 export interface RedisSecurityGroupsProps {
@@ -64,17 +68,18 @@ export class RedisSecurityGroups extends Construct {
     super(scope, id);
     const tls = props.tls ?? DEFAULT_TLS_MODE;
     const ports = redisPorts(tls);
-    const portList = ports.join(' and ');
     const https = ec2.Port.tcp(443);
 
     this.redisSecurityGroup = new ec2.SecurityGroup(this, 'Redis', {
       vpc: props.vpc,
-      description: `Redis task: ${portList} from the client and functions groups and configured peers`,
+      // A group's description cannot change without REPLACING the group (and a consumer that joined
+      // the client group would lose it): these texts stay as first deployed, whatever the TLS mode.
+      description: 'Redis task: 6379 from the client and functions groups and configured peers',
       allowAllOutbound: false,
     });
     this.clientSecurityGroup = new ec2.SecurityGroup(this, 'Client', {
       vpc: props.vpc,
-      description: `Redis clients: members may connect to Redis on ${portList}`,
+      description: 'Redis clients: members may connect to Redis on 6379',
       allowAllOutbound: false,
     });
     this.functionsSecurityGroup = new ec2.SecurityGroup(this, 'Functions', {
@@ -88,9 +93,8 @@ export class RedisSecurityGroups extends Construct {
     // then drops the group's placeholder inline rule, which leaves EC2's default "all outbound" rule
     // in place, and every consumer joining the group would gain unrestricted egress. So the client
     // group keeps its placeholder and gets its one egress rule as a standalone resource.
-    // The consumers' port keeps the ids it always had (ClientToRedis); a transitional stage's
-    // plaintext port gets its own.
-    const consumer = consumerPort(tls);
+    // One egress resource per port, with a stable id per port: 6379 keeps the id it always had,
+    // so moving between modes adds or removes a rule, never two rules for one port at once.
     for (const port of ports) {
       const redisPort = ec2.Port.tcp(port);
       const what = port === REDIS_TLS_PORT ? `Redis TLS (${port})` : `Redis (${port})`;
@@ -99,7 +103,7 @@ export class RedisSecurityGroups extends Construct {
         redisPort,
         `${what} from the client group`,
       );
-      new ec2.CfnSecurityGroupEgress(this, port === consumer ? 'ClientToRedis' : 'ClientToRedisPlaintext', {
+      new ec2.CfnSecurityGroupEgress(this, port === REDIS_TLS_PORT ? 'ClientToRedisTls' : 'ClientToRedis', {
         groupId: this.clientSecurityGroup.securityGroupId,
         ipProtocol: 'tcp',
         fromPort: port,

@@ -141,8 +141,10 @@ export class RedisService extends Construct implements RedisEndpoint {
   public readonly cloudMapService: servicediscovery.IService;
   /** Private DNS name of Redis, `redis.<namespace>`. */
   public readonly hostName: string;
-  /** The port clients use: 6380 (TLS) when the stage serves TLS, else 6379. */
+  /** The port of a client following the stage's mode: 6379 until `required`, then 6380 (`consumerPort`). */
   public readonly port: number;
+  /** The TLS port, 6380, whenever Redis serves TLS: what the project's own functions use. */
+  public readonly tlsPort?: number;
   /** The stage's TLS mode. */
   public readonly tlsMode: TlsMode;
   /** The stage's CA and Redis's certificate; undefined when TLS is off. */
@@ -166,6 +168,7 @@ export class RedisService extends Construct implements RedisEndpoint {
     this.hostName = props.discovery.hostName;
     this.tlsMode = props.tls ?? DEFAULT_TLS_MODE;
     this.port = consumerPort(this.tlsMode);
+    if (this.tlsMode !== 'off') this.tlsPort = REDIS_TLS_PORT;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       encryptionKey: props.kmsKey,

@@ -114,7 +114,7 @@ describe('the Celery consumer app (another repository)', () => {
     expect([...readParameters.keys()].sort()).toEqual(
       [
         'host',
-        'port',
+        'tls-port',
         'tls',
         'ca-bundle',
         'user',
@@ -159,7 +159,7 @@ describe('the Celery consumer app (another repository)', () => {
     expect(container().Environment).toEqual(
       expect.arrayContaining([
         { Name: 'REDIS_HOST', Value: ref('host') },
-        { Name: 'REDIS_PORT', Value: ref('port') },
+        { Name: 'REDIS_PORT', Value: ref('tls-port') },
         { Name: 'REDIS_USER', Value: ref('user') },
       ]),
     );

@@ -15,7 +15,9 @@ export const REDIS_CONTRACT_VERSION = '1';
 /** The parameters this stack reads, under REDIS_PARAMETER_PATH. */
 export const REDIS_PARAMETERS = {
   host: 'host',
-  port: 'port',
+  // The TLS port (6380): this worker speaks TLS in the transitional mode already, not only once
+  // TLS is required (`port` is then still the plaintext 6379).
+  tlsPort: 'tls-port',
   tls: 'tls',
   caBundle: 'ca-bundle',
   user: 'user',
@@ -133,7 +135,7 @@ export class CeleryWorkerStack extends Stack {
       command: props.command ?? ['celery', '-A', 'email_service.celery_app', 'worker', '--loglevel=INFO'],
       environment: {
         REDIS_HOST: redis(REDIS_PARAMETERS.host),
-        REDIS_PORT: redis(REDIS_PARAMETERS.port),
+        REDIS_PORT: redis(REDIS_PARAMETERS.tlsPort),
         REDIS_USER: redis(REDIS_PARAMETERS.user),
         // The CA certificate is public (it verifies the server); the script writes it to a file.
         REDIS_CA_PEM: redis(REDIS_PARAMETERS.caBundle),

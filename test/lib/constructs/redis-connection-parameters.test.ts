@@ -50,8 +50,9 @@ describe.each(STAGES)('%s/Redis connection parameters', (stageName) => {
         'client-security-group-id',
         'vpc-id',
         'contract-version',
-        // TLS is required in every real stage: the CA; no plaintext-port (transitional only).
+        // TLS is required in every real stage: the CA and the TLS port.
         'ca-bundle',
+        'tls-port',
       ]
         .map((name) => `${path}${name}`)
         .sort(),
@@ -76,7 +77,7 @@ describe.each(STAGES)('%s/Redis connection parameters', (stageName) => {
     expect(published(CONNECTION_PARAMETER.port)).toBe('6380');
     expect(published(CONNECTION_PARAMETER.port)).toBe(String(stack.redis.port));
     expect(published(CONNECTION_PARAMETER.tls)).toBe('required');
-    expect(published(OPTIONAL_CONNECTION_PARAMETER.plaintextPort)).toBeUndefined();
+    expect(published(OPTIONAL_CONNECTION_PARAMETER.tlsPort)).toBe('6380');
     expect(published(CONNECTION_PARAMETER.user)).toBe('default');
     expect(published(CONNECTION_PARAMETER.contractVersion)).toBe(CONNECTION_CONTRACT_VERSION);
     expect(CONNECTION_CONTRACT_VERSION).toBe('1');

@@ -170,16 +170,17 @@ describe('stage configuration: tls', () => {
 });
 
 describe.each([
-  // stage, mode, served ports, the consumers' port, the client group's egress rules by id
+  // stage, mode, served ports, the consumers' port, the client group's egress rules by id (one id
+  // per port, stable across modes: a mode change adds or removes a rule, never duplicates one)
   ['Off', 'off', [6379], 6379, { SecurityGroupsClientToRedis: 6379 }],
   [
     'Transitional',
     'transitional',
     [6379, 6380],
-    6380,
-    { SecurityGroupsClientToRedis: 6380, SecurityGroupsClientToRedisPlaintext: 6379 },
+    6379,
+    { SecurityGroupsClientToRedis: 6379, SecurityGroupsClientToRedisTls: 6380 },
   ],
-  ['Unset', 'required', [6380], 6380, { SecurityGroupsClientToRedis: 6380 }],
+  ['Unset', 'required', [6380], 6380, { SecurityGroupsClientToRedisTls: 6380 }],
 ] as const)('security groups of a stage with tls %s (%s)', (stageName, mode, ports, consumer, egress) => {
   const config = { Off: OFF, Transitional: TRANSITIONAL, Unset: UNSET }[stageName];
   let stack: RedisStack;
@@ -208,7 +209,7 @@ describe.each([
     expect(redis.tlsMode).toBe(mode);
   });
 
-  it('lets the client group out to Redis on exactly the served ports, the consumers’ port as ClientToRedis', () => {
+  it('lets the client group out to Redis on exactly the served ports, one rule id per port', () => {
     const client = logicalId(stack.redis.clientSecurityGroup);
     const rules = egressOf(template, client);
     expect(Object.fromEntries(Object.entries(rules).map(([id, rule]) => [id, rule.FromPort]))).toEqual(
@@ -225,11 +226,13 @@ describe.each([
         Description: `${what(port)} only`,
       });
     }
+    // The same descriptions in every mode: a changed GroupDescription REPLACES the group, and a
+    // consumer that joined the client group would lose it.
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
-      GroupDescription: `Redis clients: members may connect to Redis on ${ports.join(' and ')}`,
+      GroupDescription: 'Redis clients: members may connect to Redis on 6379',
     });
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
-      GroupDescription: `Redis task: ${ports.join(' and ')} from the client and functions groups and configured peers`,
+      GroupDescription: 'Redis task: 6379 from the client and functions groups and configured peers',
     });
   });
 
@@ -503,13 +506,14 @@ describe.each(STAGES)('%s/Redis TLS (RedisTls)', (stageName) => {
     }
   });
 
-  it('publishes ca-bundle (the CA from the custom resource) and no plaintext-port', () => {
+  it('publishes ca-bundle (the CA from the custom resource) and tls-port 6380, equal to port', () => {
     const parameters = ssmParameters(template);
     const path = connectionParameterPath(config.envName);
     expect(parameters.get(`${path}${OPTIONAL_CONNECTION_PARAMETER.caBundle}`)).toEqual(
       caCertificateRef(stack),
     );
-    expect(parameters.has(`${path}${OPTIONAL_CONNECTION_PARAMETER.plaintextPort}`)).toBe(false);
+    expect(parameters.get(`${path}${OPTIONAL_CONNECTION_PARAMETER.tlsPort}`)).toBe('6380');
+    expect(parameters.get(`${path}${CONNECTION_PARAMETER.port}`)).toBe('6380');
     expect(parameters.get(`${path}${CONNECTION_PARAMETER.tls}`)).toBe('required');
   });
 });
@@ -608,14 +612,14 @@ describe('a stage with tls off has none of the TLS machinery', () => {
 });
 
 describe('a transitional stage', () => {
-  it('publishes ca-bundle and the plaintext port, and gives the functions the TLS port and the CA', () => {
+  it('keeps port at 6379 for consumers not yet on TLS, publishes tls-port 6380 and ca-bundle, gives the functions the TLS port and the CA', () => {
     const stack = modes.stage('Transitional').redisStack;
     const template = modes.template('Transitional');
     const parameters = ssmParameters(template);
     const path = connectionParameterPath('transitional');
     expect(parameters.get(`${path}${CONNECTION_PARAMETER.tls}`)).toBe('transitional');
-    expect(parameters.get(`${path}${CONNECTION_PARAMETER.port}`)).toBe('6380');
-    expect(parameters.get(`${path}${OPTIONAL_CONNECTION_PARAMETER.plaintextPort}`)).toBe('6379');
+    expect(parameters.get(`${path}${CONNECTION_PARAMETER.port}`)).toBe('6379');
+    expect(parameters.get(`${path}${OPTIONAL_CONNECTION_PARAMETER.tlsPort}`)).toBe('6380');
     expect(parameters.get(`${path}${OPTIONAL_CONNECTION_PARAMETER.caBundle}`)).toEqual(
       caCertificateRef(stack),
     );

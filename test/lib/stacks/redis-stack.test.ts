@@ -496,10 +496,11 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
       const egress = template.findResources('AWS::EC2::SecurityGroupEgress', {
         Properties: { GroupId: { 'Fn::GetAtt': [client, 'GroupId'] } },
       });
-      // One rule, under the id it always had (ClientToRedis): a new id would replace the rule.
+      // One rule, under the TLS port's own id (ClientToRedisTls; 6379's is ClientToRedis): moving
+      // between modes adds or removes a rule, never two rules for one port.
       expect(Object.entries(egress).map(([id, rule]) => [id, rule.Properties])).toEqual([
         [
-          expect.stringMatching(/^SecurityGroupsClientToRedis[0-9A-F]{8}$/),
+          expect.stringMatching(/^SecurityGroupsClientToRedisTls[0-9A-F]{8}$/),
           {
             GroupId: { 'Fn::GetAtt': [client, 'GroupId'] },
             IpProtocol: 'tcp',
