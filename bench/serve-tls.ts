@@ -36,7 +36,7 @@ export async function compareTls(): Promise<number> {
       REDIS_TLS_CERT: certs.pem.cert,
       REDIS_TLS_KEY: certs.pem.key,
       REDIS_TLS_CA: certs.pem.ca,
-      REDIS_TLS_DIR: join(dir, 'tls'),
+      REDIS_RUNTIME_DIR: join(dir, 'tls'),
     },
   });
   console.log(

@@ -34,8 +34,13 @@
 #   REDIS_TLS_CERT, REDIS_TLS_KEY, REDIS_TLS_CA
 #                           the server certificate, its private key and the CA certificate, as PEM
 #                           text (ECS secrets), required unless REDIS_TLS=off. Written with mode
-#                           0600 to REDIS_TLS_DIR (default /tmp/redis-tls: the task's scratch
-#                           volume), removed from the environment before Redis starts.
+#                           0600 to REDIS_RUNTIME_DIR, removed from the environment before Redis
+#                           starts.
+#   REDIS_RUNTIME_DIR       where this start's files go (default /run/redis: the image's volume,
+#                           owned by redis, a task scratch volume on ECS): the TLS files and the
+#                           health check's password (a "healthcheck" user made at each start, allowed
+#                           INCR on the key "ping" only, so the check never depends on a password
+#                           that a rotation may retire).
 #   REDIS_PORT, REDIS_DATA_DIR, REDIS_BIND, REDIS_CONF
 #                           for running outside the image (npm run redis:local).
 set -eu
@@ -57,7 +62,7 @@ fi
 # Every REDIS_* variable this entrypoint reads. Any other one is a typo (REDIS_MAXMEMORY_POLCY) that
 # would silently leave the default in place: refused, with the nearest known name. (The image's own
 # REDISCLI_HISTFILE and ECS's ECS_* variables do not start with REDIS_.)
-KNOWN_VARIABLES="REDIS_ENV REDIS_PASSWORD REDIS_BACKUP_PASSWORD REDIS_MONITOR_PASSWORD REDIS_PASSWORD_PREVIOUS REDIS_BACKUP_PASSWORD_PREVIOUS REDIS_MONITOR_PASSWORD_PREVIOUS REDIS_ROTATOR_PASSWORD REDIS_MAXMEMORY REDIS_MAXMEMORY_POLICY REDIS_DATA_LOCK_WAIT_SECONDS REDIS_PORT REDIS_DATA_DIR REDIS_BIND REDIS_CONF REDIS_TLS REDIS_TLS_PORT REDIS_TLS_CERT REDIS_TLS_KEY REDIS_TLS_CA REDIS_TLS_DIR"
+KNOWN_VARIABLES="REDIS_ENV REDIS_PASSWORD REDIS_BACKUP_PASSWORD REDIS_MONITOR_PASSWORD REDIS_PASSWORD_PREVIOUS REDIS_BACKUP_PASSWORD_PREVIOUS REDIS_MONITOR_PASSWORD_PREVIOUS REDIS_ROTATOR_PASSWORD REDIS_MAXMEMORY REDIS_MAXMEMORY_POLICY REDIS_DATA_LOCK_WAIT_SECONDS REDIS_PORT REDIS_DATA_DIR REDIS_BIND REDIS_CONF REDIS_TLS REDIS_TLS_PORT REDIS_TLS_CERT REDIS_TLS_KEY REDIS_TLS_CA REDIS_RUNTIME_DIR"
 
 # nearest_variable NAME: the known name with the smallest edit distance to NAME, if it is close
 # enough to be a likely typo (at most 2 edits, or a fifth of the name's length).
@@ -203,26 +208,42 @@ check_pem() {
     *) fail "$1 is not a PEM $3. Allowed: the text from -----BEGIN ...$3----- to -----END ...$3-----." ;;
   esac
 }
-tls_dir=${REDIS_TLS_DIR:-/tmp/redis-tls}
+runtime_dir=${REDIS_RUNTIME_DIR:-/run/redis}
+tls_dir=$runtime_dir
 case "$tls_dir" in
   /*) ;;
-  *) fail "REDIS_TLS_DIR='$tls_dir' is not an absolute path." ;;
+  *) fail "REDIS_RUNTIME_DIR='$tls_dir' is not an absolute path." ;;
 esac
 case "$tls_dir" in
-  *[!A-Za-z0-9/._-]*) fail "REDIS_TLS_DIR='$tls_dir' has characters Redis's configuration would misread. Allowed: letters, digits, '/', '.', '_', '-'." ;;
+  *[!A-Za-z0-9/._-]*) fail "REDIS_RUNTIME_DIR='$tls_dir' has characters Redis's configuration would misread. Allowed: letters, digits, '/', '.', '_', '-'." ;;
 esac
+# The runtime directory: only Redis's user may read it. Without it (redis-server run by hand outside
+# the image) there is no health check user and, with TLS, no start at all.
+runtime_ok=yes
+(umask 077 && mkdir -p "$runtime_dir" && [ -w "$runtime_dir" ]) 2>/dev/null || runtime_ok=no
+if [ "$runtime_ok" = no ] && [ "$tls" != off ]; then
+  fail "REDIS_RUNTIME_DIR='$runtime_dir' cannot be created or written; REDIS_TLS=$tls writes the certificate and key there."
+fi
+if [ "$runtime_ok" = yes ]; then
+  # A fresh random password per start, readable by Redis's user only.
+  healthcheck_password=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  (umask 077 && printf '%s' "$healthcheck_password" >"$runtime_dir/healthcheck.pass") ||
+    fail "cannot write the health check's password to REDIS_RUNTIME_DIR='$runtime_dir'."
+else
+  echo "redis entrypoint: REDIS_RUNTIME_DIR='$runtime_dir' is not writable: the health check will use REDIS_PASSWORD." >&2
+  healthcheck_password=''
+fi
 if [ "$tls" != off ]; then
   check_pem REDIS_TLS_CERT "${REDIS_TLS_CERT:-}" CERTIFICATE
   check_pem REDIS_TLS_KEY "${REDIS_TLS_KEY:-}" 'PRIVATE KEY'
   check_pem REDIS_TLS_CA "${REDIS_TLS_CA:-}" CERTIFICATE
   # The key goes to a file only Redis's user can read (Redis reads its TLS material from files).
-  (umask 077 && mkdir -p "$tls_dir") || fail "REDIS_TLS_DIR='$tls_dir' cannot be created."
   (
     umask 077
     printf '%s\n' "$REDIS_TLS_CERT" >"$tls_dir/server.crt"
     printf '%s\n' "$REDIS_TLS_KEY" >"$tls_dir/server.key"
     printf '%s\n' "$REDIS_TLS_CA" >"$tls_dir/ca.crt"
-  ) || fail "cannot write the TLS files to REDIS_TLS_DIR='$tls_dir'."
+  ) || fail "cannot write the TLS files to REDIS_RUNTIME_DIR='$tls_dir'."
 fi
 
 conf=${REDIS_CONF:-/usr/local/etc/redis/redis.conf}
@@ -274,6 +295,10 @@ render_config() {
   fi
   # Rotator: the rotation function. ACL SETUSER only (and PING): it adds and removes passwords of
   # the three users; it has no key or channel access, so it reads and writes no data.
+  # Health check: INCR on the key "ping" only (what healthcheck.sh sends), its password from this start.
+  if [ -n "$healthcheck_password" ]; then
+    echo "user healthcheck reset on #$(hash_password "$healthcheck_password") ~ping +incr"
+  fi
   if [ -n "${REDIS_ROTATOR_PASSWORD:-}" ]; then
     echo "user rotator reset on #$(hash_password "$REDIS_ROTATOR_PASSWORD") +ping +acl|setuser"
   fi

@@ -14,15 +14,24 @@ port=${REDIS_PORT:-6379}
 tls_flags=''
 if [ "${REDIS_TLS:-off}" != off ]; then
   port=${REDIS_TLS_PORT:-6380}
-  tls_flags="--tls --cacert ${REDIS_TLS_DIR:-/tmp/redis-tls}/ca.crt"
+  tls_flags="--tls --cacert ${REDIS_RUNTIME_DIR:-/run/redis}/ca.crt"
 fi
-password=${REDIS_PASSWORD:-}
-if [ -z "$password" ] && [ "${REDIS_ENV:-production}" = development ]; then
-  password=redis_development_password
+# The entrypoint's health check user (INCR on "ping" only, a password made at this start): the
+# check does not depend on REDIS_PASSWORD, which a password rotation retires while the task runs.
+user_flags=''
+password_file=${REDIS_RUNTIME_DIR:-/run/redis}/healthcheck.pass
+if [ -r "$password_file" ]; then
+  password=$(cat "$password_file")
+  user_flags='--user healthcheck'
+else
+  password=${REDIS_PASSWORD:-}
+  if [ -z "$password" ] && [ "${REDIS_ENV:-production}" = development ]; then
+    password=redis_development_password
+  fi
 fi
 
-# shellcheck disable=SC2086 # tls_flags is empty or two flags and a path without spaces
-reply=$(REDISCLI_AUTH=$password redis-cli -h 127.0.0.1 -p "$port" $tls_flags --no-auth-warning --raw incr ping 2>&1)
+# shellcheck disable=SC2086 # the flags are empty or fixed words and a path without spaces
+reply=$(REDISCLI_AUTH=$password redis-cli -h 127.0.0.1 -p "$port" $tls_flags $user_flags --no-auth-warning --raw incr ping 2>&1)
 status=$?
 case "$reply" in
   '' | *[!0-9]*)

@@ -112,9 +112,11 @@ if [ "$tls" != off ]; then
   REDIS_TLS_CERT=$(cat "$tls_dir/server.crt")
   REDIS_TLS_KEY=$(cat "$tls_dir/server.key")
   REDIS_TLS_CA=$(cat "$tls_dir/ca.crt")
-  REDIS_TLS_DIR=$tls_dir/active
-  export REDIS_TLS REDIS_TLS_PORT REDIS_TLS_CERT REDIS_TLS_KEY REDIS_TLS_CA REDIS_TLS_DIR
+  export REDIS_TLS REDIS_TLS_PORT REDIS_TLS_CERT REDIS_TLS_KEY REDIS_TLS_CA
 fi
+# This start's files (TLS, the health check's password): beside the data, unless set.
+REDIS_RUNTIME_DIR=${REDIS_RUNTIME_DIR:-$(cd "$data_dir" && pwd)/.runtime}
+export REDIS_RUNTIME_DIR
 REDIS_ENV=${REDIS_ENV:-development} \
   REDIS_PORT=$port \
   REDIS_DATA_DIR=$(cd "$data_dir" && pwd) \

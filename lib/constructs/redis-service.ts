@@ -85,6 +85,8 @@ const SCRATCH_VOLUMES: ReadonlyArray<readonly [string, string]> = [
   ['exec-agent-state', '/var/lib/amazon'],
   ['exec-agent-logs', '/var/log/amazon'],
   ['tmp', '/tmp'],
+  // This start's TLS files and health check password (the image's /run/redis, owned by redis).
+  ['runtime', '/run/redis'],
 ];
 
 /**

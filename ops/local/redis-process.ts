@@ -66,6 +66,7 @@ export class RedisProcess {
       env: {
         ...env,
         ...(options.entrypointShell && {
+          REDIS_RUNTIME_DIR: `${dataDir}/.runtime`,
           REDIS_PORT: String(port),
           REDIS_DATA_DIR: dataDir,
           REDIS_CONF,

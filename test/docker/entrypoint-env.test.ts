@@ -19,6 +19,7 @@ describe('entrypoint refuses a bad environment', () => {
         PATH: process.env.PATH,
         REDIS_CONF,
         REDIS_DATA_DIR: dataDir,
+        REDIS_RUNTIME_DIR: `${dataDir}/.runtime`,
         REDIS_PORT: String(await freePort()),
         ...env,
       },
@@ -78,7 +79,7 @@ describe('entrypoint refuses a bad environment', () => {
     [
       'a misspelled setting (it would silently leave the default in place)',
       { REDIS_PASSWORD: PASSWORDS.default, REDIS_MAXMEMORY_POLCY: 'noeviction' },
-      /REDIS_MAXMEMORY_POLCY is not a setting of this image, so it would be ignored\. Did you mean REDIS_MAXMEMORY_POLICY\? Known: REDIS_ENV .*REDIS_TLS_DIR\./,
+      /REDIS_MAXMEMORY_POLCY is not a setting of this image, so it would be ignored\. Did you mean REDIS_MAXMEMORY_POLICY\? Known: REDIS_ENV .*REDIS_RUNTIME_DIR\./,
     ],
     [
       'a misspelled password variable (its value is never echoed)',
@@ -158,7 +159,7 @@ describe("under dash (the image's /bin/sh)", () => {
     try {
       expect(await redis.client().config('GET', 'maxmemory')).toEqual(['maxmemory', String(256 * 1024 ** 2)]);
       expect(await redis.client('backup').ping()).toBe('PONG');
-      expect(await redis.client().acl('USERS')).toEqual(['backup', 'default', 'monitor']);
+      expect(await redis.client().acl('USERS')).toEqual(['backup', 'default', 'healthcheck', 'monitor']);
     } finally {
       await redis.cleanup();
     }

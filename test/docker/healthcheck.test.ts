@@ -1,11 +1,26 @@
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { freePort } from '../../ops/local/ports';
 import { HEALTHCHECK, PASSWORDS, parseInfo, RedisProcess, sleep } from '../../ops/local/redis-process';
 
-function healthcheck(port: number, password: string): { status: number | null; output: string } {
+/**
+ * The health check as the container runs it. `runtimeDir`: where the entrypoint wrote this start's
+ * health check password (the healthcheck user); without one (a directory that does not exist) it
+ * falls back to REDIS_PASSWORD.
+ */
+function healthcheck(
+  port: number,
+  password: string,
+  runtimeDir = '/nonexistent-runtime-dir',
+): { status: number | null; output: string } {
   const result = spawnSync('sh', [HEALTHCHECK], {
-    env: { PATH: process.env.PATH, REDIS_PORT: String(port), REDIS_PASSWORD: password },
+    env: {
+      PATH: process.env.PATH,
+      REDIS_PORT: String(port),
+      REDIS_PASSWORD: password,
+      REDIS_RUNTIME_DIR: runtimeDir,
+    },
     encoding: 'utf8',
     timeout: 10_000,
   });
@@ -31,6 +46,41 @@ describe('health check: `redis-cli --raw incr ping`, made honest', () => {
     const result = healthcheck(redis.port, 'a-wrong-password-123456');
     expect(result.status).toBe(1);
     expect(result.output).toMatch(/unhealthy.*(NOAUTH|WRONGPASS)/s);
+  });
+
+  it('uses its own per-start user, so a rotation that retires the default password does not make Redis unhealthy', async () => {
+    const runtimeDir = join(redis.dataDir, '.runtime');
+    expect(healthcheck(redis.port, 'not-used-0123456789', runtimeDir)).toEqual({
+      status: 0,
+      output: expect.stringMatching(/^healthy: ping=\d+/),
+    });
+    // Two rotations later the task's REDIS_PASSWORD is no longer valid: the check still passes.
+    const rotated = await RedisProcess.start();
+    try {
+      const client = rotated.client();
+      await client.acl('SETUSER', 'default', 'resetpass', '>a-rotated-password-0123456789');
+      expect(healthcheck(rotated.port, PASSWORDS.default).output).toMatch(/unhealthy.*WRONGPASS/s);
+      expect(healthcheck(rotated.port, PASSWORDS.default, join(rotated.dataDir, '.runtime')).status).toBe(0);
+    } finally {
+      await rotated.cleanup();
+    }
+  });
+
+  it('the healthcheck user may INCR the key "ping" and nothing else', async () => {
+    const password = readFileSync(join(redis.dataDir, '.runtime', 'healthcheck.pass'), 'utf8');
+    const as = (...args: string[]) =>
+      spawnSync(
+        'redis-cli',
+        ['-p', String(redis.port), '--user', 'healthcheck', '--no-auth-warning', ...args],
+        {
+          env: { ...process.env, REDISCLI_AUTH: password },
+          encoding: 'utf8',
+        },
+      ).stdout.trim();
+    expect(as('incr', 'ping')).toMatch(/^\d+$/);
+    expect(as('get', 'ping')).toMatch(/NOPERM/);
+    expect(as('incr', 'other')).toMatch(/NOPERM/);
+    expect(as('flushall')).toMatch(/NOPERM/);
   });
 
   it('is unhealthy when Redis is down', async () => {

@@ -75,7 +75,7 @@ describe('the built image', () => {
     );
   });
 
-  it("keeps the spec's health check timings and our entrypoint, user, port and volume", () => {
+  it("keeps the spec's health check timings and our entrypoint, user, ports (6379, 6380 TLS) and volumes (/data, /run/redis)", () => {
     const config = JSON.parse(dockerOk(['image', 'inspect', '--format', '{{json .Config}}', TEST_IMAGE]));
     expect(config.Healthcheck).toEqual({
       Test: ['CMD', '/usr/local/bin/redis-healthcheck'],
@@ -86,8 +86,8 @@ describe('the built image', () => {
     });
     expect(config.Entrypoint).toEqual(['/usr/local/bin/redis-entrypoint']);
     expect(config.User).toBe('redis:redis');
-    expect(Object.keys(config.ExposedPorts)).toEqual(['6379/tcp']);
-    expect(Object.keys(config.Volumes)).toEqual(['/data']);
+    expect(Object.keys(config.ExposedPorts)).toEqual(['6379/tcp', '6380/tcp']);
+    expect(Object.keys(config.Volumes)).toEqual(['/data', '/run/redis']);
     expect(config.StopSignal).toBe('SIGTERM');
   });
 });

@@ -1,4 +1,6 @@
+import Redis from 'ioredis';
 import { PASSWORDS } from '../../ops/local/redis-process';
+import { makeTempDir, removeTempDir } from '../../ops/local/temp-dir';
 import {
   buildImage,
   connect,
@@ -9,6 +11,7 @@ import {
   uniqueName,
   waitForHealth,
 } from '../support/docker';
+import { makeCertificates } from '../support/tls';
 
 // The real image under Docker, as ECS runs it: read-only root, /data a volume, production env.
 // Health checks every second here (the image's 30 s would make each test wait minutes); the
@@ -44,6 +47,43 @@ describe('the image under Docker', () => {
       expect(await client.set('k', 'v')).toBe('OK');
     } finally {
       client.disconnect();
+    }
+  });
+
+  it("serves TLS only on a read-only root: its certificate and key in the image's /run/redis (0700, 0600), healthy through TLS", async () => {
+    const dir = makeTempDir('image-tls');
+    const certs = makeCertificates(dir, 'image');
+    const name = uniqueName('tls');
+    const started = run(
+      name,
+      uniqueName('data'),
+      {
+        REDIS_PASSWORD: PASSWORDS.default,
+        REDIS_TLS: 'required',
+        REDIS_TLS_CERT: certs.pem.cert,
+        REDIS_TLS_KEY: certs.pem.key,
+        REDIS_TLS_CA: certs.pem.ca,
+      },
+      ['-d', '-p', '127.0.0.1::6380', ...FAST_HEALTH],
+    );
+    expect(started.status).toBe(0);
+    await waitForHealth(name, 'healthy');
+    expect(dockerOk(['exec', name, 'stat', '-c', '%a %u:%g %n', '/run/redis', '/run/redis/server.key'])).toBe(
+      '700 999:1000 /run/redis\n600 999:1000 /run/redis/server.key',
+    );
+    const port = Number(dockerOk(['port', name, '6380/tcp']).split(':').at(-1));
+    const client = new Redis({
+      host: '127.0.0.1',
+      port,
+      password: PASSWORDS.default,
+      tls: { ca: certs.pem.ca, servername: 'localhost' },
+      retryStrategy: () => null,
+    });
+    try {
+      expect(await client.ping()).toBe('PONG');
+    } finally {
+      client.disconnect();
+      removeTempDir(dir);
     }
   });
 

@@ -24,7 +24,7 @@ function tlsEnv(mode: string, certs: TestCertificates, tlsPort: number, dir: str
     REDIS_TLS_CERT: certs.pem.cert,
     REDIS_TLS_KEY: certs.pem.key,
     REDIS_TLS_CA: certs.pem.ca,
-    REDIS_TLS_DIR: join(dir, 'tls'),
+    REDIS_RUNTIME_DIR: join(dir, 'tls'),
   };
 }
 
@@ -142,13 +142,13 @@ describe('Redis with TLS (the entrypoint, real redis-server processes)', () => {
       const tlsDir = join(dir, 'health');
       await run('mkdir', ['-p', tlsDir]);
       writeFileSync(join(tlsDir, 'ca.crt'), certs.pem.ca);
-      const healthy = await run('sh', [HEALTHCHECK], { env: { ...env, REDIS_TLS_DIR: tlsDir } });
+      const healthy = await run('sh', [HEALTHCHECK], { env: { ...env, REDIS_RUNTIME_DIR: tlsDir } });
       expect(healthy.stdout).toMatch(/^healthy: ping=\d+/);
       const wrongDir = join(dir, 'health-wrong');
       await run('mkdir', ['-p', wrongDir]);
       writeFileSync(join(wrongDir, 'ca.crt'), otherCa.pem.ca);
       await expect(
-        run('sh', [HEALTHCHECK], { env: { ...env, REDIS_TLS_DIR: wrongDir } }),
+        run('sh', [HEALTHCHECK], { env: { ...env, REDIS_RUNTIME_DIR: wrongDir } }),
       ).rejects.toMatchObject({
         code: 1,
         stdout: expect.stringMatching(/^unhealthy/),
@@ -308,6 +308,7 @@ describe('Redis with TLS (the entrypoint, real redis-server processes)', () => {
             REDIS_PASSWORD: PASSWORDS.default,
             REDIS_CONF,
             REDIS_DATA_DIR: dataDir,
+            REDIS_RUNTIME_DIR: `${dataDir}/.runtime`,
             REDIS_PORT: String(await freePort()),
             ...env,
           },
@@ -335,8 +336,8 @@ describe('Redis with TLS (the entrypoint, real redis-server processes)', () => {
       ],
       [{ REDIS_TLS: 'required', REDIS_TLS_PORT: '70000' }, /REDIS_TLS_PORT='70000' is out of range/],
       [
-        { REDIS_TLS: 'required', REDIS_TLS_DIR: 'relative' },
-        /REDIS_TLS_DIR='relative' is not an absolute path/,
+        { REDIS_TLS: 'required', REDIS_RUNTIME_DIR: 'relative' },
+        /REDIS_RUNTIME_DIR='relative' is not an absolute path/,
       ],
       [{ REDIS_TLS_PORTT: '6380' }, /REDIS_TLS_PORTT.*REDIS_TLS_PORT/],
     ])('%j: exit 64 with what is wrong and what is allowed', async (env, message) => {

@@ -24,7 +24,7 @@ describe('TlsCertificateDaysLeft, from a real Redis with TLS required', () => {
         REDIS_TLS_CERT: certs.pem.cert,
         REDIS_TLS_KEY: certs.pem.key,
         REDIS_TLS_CA: certs.pem.ca,
-        REDIS_TLS_DIR: join(dir, 'tls'),
+        REDIS_RUNTIME_DIR: join(dir, 'tls'),
       },
     });
   });

@@ -37,7 +37,7 @@ describe('the issued certificates in a real Redis', () => {
         REDIS_TLS_CERT: server.certificate as string,
         REDIS_TLS_KEY: server.privateKey as string,
         REDIS_TLS_CA: server.ca as string,
-        REDIS_TLS_DIR: `${files.dir}/tls`,
+        REDIS_RUNTIME_DIR: `${files.dir}/tls`,
       },
     });
   });
