@@ -61,7 +61,10 @@ export async function handler(
     // version stage); on Delete nothing (the secrets go with the stack).
     if (event.RequestType !== 'Delete') {
       for (const secretId of Object.keys(settings.secretUsers)) {
-        const seeded = await seedPreviousVersion(secrets, secretId);
+        // Create: rotation is being set up; a previous value from before (changed by hand) is retired.
+        const seeded = await seedPreviousVersion(secrets, secretId, {
+          retireOlder: event.RequestType === 'Create',
+        });
         logger.info(seeded ? 'AWSPREVIOUS seeded with the current value' : 'AWSPREVIOUS already exists', {
           secretId,
         });

@@ -152,10 +152,9 @@ export async function ensureCertificates(
       );
     }
     // Mark a restart as due in the same write as the certificate: if the restart below fails (or
-    // the function dies first), the next scheduled run still restarts Redis before the old
-    // certificate, which the running task holds, expires.
-    const restartPending =
-      stored?.restartPending === true || (decision.kind !== 'first' && !!settings.service);
+    // the function dies first, or this is a deploy, which restarts nothing), the next scheduled run
+    // still restarts Redis before the old certificate, which the running task holds, expires.
+    const restartPending = stored?.restartPending === true || decision.kind !== 'first';
     current = {
       certificate: certificate.certificatePem,
       privateKey: certificate.privateKeyPem,

@@ -47,7 +47,26 @@ describe('TlsCertificateDaysLeft, from a real Redis with TLS required', () => {
     expect(fromLater.daysLeft).toBeLessThan(0.2);
   });
 
-  it('publishes the days left as EMF, and nothing (with the reason logged) when the CA does not verify Redis', async () => {
+  it('still reads a certificate the CA does not verify (an expired one must not turn the alarm OK)', async () => {
+    const expiry = await servedCertificateExpiry({
+      host: '127.0.0.1',
+      port: tlsPort,
+      tls: { ca: other.pem.ca },
+    });
+    expect(expiry.daysLeft).toBeGreaterThan(0.9);
+    // Seen two days later: negative, below any threshold.
+    const twoDaysLater = new Date(Date.now() + 2 * 86_400_000);
+    expect(
+      (
+        await servedCertificateExpiry(
+          { host: '127.0.0.1', port: tlsPort, tls: { ca: certs.pem.ca } },
+          twoDaysLater,
+        )
+      ).daysLeft,
+    ).toBeLessThan(0);
+  });
+
+  it('publishes the days left as EMF, and nothing (with the reason logged) when no TLS handshake happens', async () => {
     const { metrics } = createObservability('redis-metrics', 'test');
     const errors: string[] = [];
     const logger = {
@@ -70,7 +89,8 @@ describe('TlsCertificateDaysLeft, from a real Redis with TLS required', () => {
     const second = captureStdout();
     try {
       const result = await publishCertificateExpiry({
-        target: { host: '127.0.0.1', port: tlsPort, tls: { ca: other.pem.ca } },
+        // The plaintext port is closed in the required mode: nothing listens there.
+        target: { host: '127.0.0.1', port: redis.port, tls: { ca: certs.pem.ca } },
         metrics,
         logger,
       });
@@ -79,8 +99,6 @@ describe('TlsCertificateDaysLeft, from a real Redis with TLS required', () => {
     } finally {
       second.restore();
     }
-    expect(errors.join('\n')).toMatch(
-      /cannot read the certificate Redis serves.*self.signed|unable to verify/,
-    );
+    expect(errors.join('\n')).toMatch(/cannot read the certificate Redis serves.*ECONNREFUSED/);
   });
 });

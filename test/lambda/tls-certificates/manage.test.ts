@@ -299,12 +299,17 @@ describe('ensureCertificates', () => {
     expect((await run(at(322))).restarted).toBe(false);
   });
 
-  it('without a service (the deploy): renews but restarts nothing, and leaves no restart due', async () => {
+  it('without a service (the deploy): renews but restarts nothing, and leaves the restart due for the scheduled run', async () => {
     const { store, run } = setup();
     await run(T0, { service: undefined });
     const renewed = await run(at(320), { service: undefined });
     expect(renewed).toMatchObject({ issued: 'renewed', restarted: false });
     expect(updates()).toEqual([]);
+    // Redis still serves the old certificate: the next scheduled run (with the service) restarts it.
+    expect(store.json(SERVER_SECRET)).toHaveProperty('restartPending', true);
+    const scheduled = await run(at(321));
+    expect(scheduled).toMatchObject({ issued: 'none', restarted: true });
+    expect(updates()).toHaveLength(1);
     expect(store.json(SERVER_SECRET)).not.toHaveProperty('restartPending');
   });
 
