@@ -106,6 +106,9 @@ export async function rotate(
     if (stages === undefined) throw new Error(`version ${request.token} is not a version of the secret`);
     if (stages.includes(AWSCURRENT)) {
       deps.logger.info('the version is already AWSCURRENT: nothing to do', context);
+      // A retried finishSecret: make sure the live Redis knows the (now current) password, in case
+      // a task that read its secrets before the label moved started after the first attempt.
+      if (step === 'finishSecret') await run.confirmOnRedis(request.token, context);
       return;
     }
     if (!stages.includes(AWSPENDING))
@@ -223,6 +226,28 @@ class Rotation {
       ...context,
       previousVersionId: currentId,
     });
+    // Once more after the label moved: a Redis task that read its secrets before the move and
+    // started after the add above knows only the old ones. Best effort: the rotation is done.
+    await this.confirmOnRedis(this.request.token, context);
+  }
+
+  /**
+   * Adds the version's value to the live Redis user again (idempotent); a failure is a warning,
+   * never a failed rotation, since Secrets Manager already holds the new password as AWSCURRENT.
+   */
+  async confirmOnRedis(versionId: string, context: Record<string, unknown>): Promise<void> {
+    try {
+      const value = await this.valueOf(versionId);
+      await this.asRotator((redis) => addPassword(redis, this.deps.user, value));
+    } catch (error) {
+      this.deps.logger.warn(
+        'could not confirm the current password on the live Redis (it is AWSCURRENT already)',
+        {
+          ...context,
+          error: scrub(error instanceof Error ? error.message : String(error), this.secretsSeen),
+        },
+      );
+    }
   }
 
   /** The token's AWSPENDING value; undefined (if `required` is false) when it has none yet. */

@@ -113,6 +113,26 @@ describe('rotate-password on a real Redis', () => {
     expect(await logins(h.port, 'default', { p2, p1, p0 })).toEqual({ p2: 'OK', p1: 'OK', p0: 'WRONGPASS' });
   });
 
+  it('a Redis that started during finishSecret (secrets read before the label moved) still learns the new password', async () => {
+    const p0 = h.initial.default;
+    const p1 = await h.rotateFully('default');
+    const token = h.startRotation('default');
+    await h.step('default', 'createSecret', token);
+    await h.step('default', 'setSecret', token);
+    await h.step('default', 'testSecret', token);
+    const p2 = h.pending('default');
+    // The task restarts after finishSecret's add but before the label moves: it renders p1 and p0.
+    h.fake.beforeStageUpdate = async () => {
+      await h.restart();
+    };
+    await h.step('default', 'finishSecret', token);
+    expect([h.current('default'), h.previous('default')]).toEqual([p2, p1]);
+    // finishSecret added the new current once more after the move: clients reading AWSCURRENT work.
+    expect((await logins(h.port, 'default', { p2, p1 })).p2).toBe('OK');
+    expect((await logins(h.port, 'default', { p2, p1 })).p1).toBe('OK');
+    expect(p0).not.toBe(p2);
+  });
+
   it('a restart after finishSecret keeps the new and the previous password, not the older one', async () => {
     const p0 = h.initial.default;
     const p1 = await h.rotateFully('default');
