@@ -169,7 +169,7 @@ export class RedisStack extends Stack {
       RedisPort: { value: String(this.redis.port), description: 'Redis port' },
       ClientSecurityGroupId: {
         value: this.redis.clientSecurityGroup.securityGroupId,
-        description: 'Security group a consumer joins to reach Redis on 6379',
+        description: 'Security group a consumer joins to reach Redis on its ports (RedisPort; 6380 with TLS)',
       },
       RedisPasswordSecretArn: {
         value: secrets.password.secretArn,
@@ -212,6 +212,19 @@ export class RedisStack extends Stack {
         value: this.monitoring.function.function.functionName,
         description: 'Metrics function (its log says why Redis could not be sampled, and why a task stopped)',
       },
+      ...(this.redis.tls && {
+        TlsCertificateFunctionName: {
+          value: this.redis.tls.certificateFunction.function.functionName,
+          description:
+            "Issues and renews Redis's TLS certificate (docs/runbook/alarms.md, tls-certificate-expiring)",
+        },
+      }),
+      ...(this.passwordRotation && {
+        RotationFunctionName: {
+          value: this.passwordRotation.rotationFunction.function.functionName,
+          description: 'Rotates the Redis passwords (docs/runbook/rotate-password.md)',
+        },
+      }),
       ClusterName: { value: this.redis.cluster.clusterName, description: 'ECS cluster (for ECS Exec)' },
       ServiceName: { value: this.redis.service.serviceName, description: 'ECS service (for ECS Exec)' },
       LogGroupName: {

@@ -13,7 +13,7 @@ export const backupCommand: CommandSpec = {
   options: [
     new Option(
       '--redis-url <url>',
-      'the Redis, as its backup user: redis://backup@host:6379 (rediss:// for TLS); required',
+      'the Redis, as its backup user: rediss://backup@host:6380 (TLS, with --ca-file) or redis://backup@host:6379; required',
     ),
     new Option('--bucket <name>', 'S3 bucket to write to; required'),
     sharedOptions.prefix(),
@@ -32,7 +32,7 @@ export const backupCommand: CommandSpec = {
   ],
   examples: [
     "# a stage's Redis, from a host in its VPC (the password from the stage's secret):",
-    'REDISCLI_AUTH=<backup password> npm run -s ops -- backup --redis-url redis://backup@redis.dev.emailclient.internal:6379 --bucket <BackupBucketName> --folder dev',
+    'REDISCLI_AUTH=<backup password> npm run -s ops -- backup --redis-url rediss://backup@redis.dev.emailclient.internal:6380 --ca-file ca.pem --bucket <BackupBucketName> --folder dev',
     '# a local Redis (npm run redis:local) to the local S3 emulator (npm run s3:local):',
     `REDISCLI_AUTH=<backup password> npm run -s ops -- backup --redis-url redis://backup@127.0.0.1:6379 --bucket redis-backups --endpoint-url http://127.0.0.1:9000`,
   ],

@@ -16,7 +16,7 @@ export const metricsCommand: CommandSpec = {
   options: [
     new Option(
       '--redis-url <url>',
-      'the Redis, as its monitor user: redis://monitor@host:6379 (rediss:// for TLS); required',
+      'the Redis, as its monitor user: rediss://monitor@host:6380 (TLS, with --ca-file) or redis://monitor@host:6379; required',
     ),
     sharedOptions.caFile(),
     new Option('--queues <names>', 'Celery queues to measure, comma-separated').default('celery'),

@@ -188,6 +188,8 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
               { ContainerPath: '/var/lib/amazon', SourceVolume: 'exec-agent-state', ReadOnly: false },
               { ContainerPath: '/var/log/amazon', SourceVolume: 'exec-agent-logs', ReadOnly: false },
               { ContainerPath: '/tmp', SourceVolume: 'tmp', ReadOnly: false },
+              // This start's TLS files and health check password (the image's /run/redis).
+              { ContainerPath: '/run/redis', SourceVolume: 'runtime', ReadOnly: false },
             ],
           }),
         ],
@@ -322,6 +324,7 @@ describe.each(STAGES)('%s/Redis', (stageName) => {
         { Name: 'exec-agent-state' },
         { Name: 'exec-agent-logs' },
         { Name: 'tmp' },
+        { Name: 'runtime' },
       ]);
     });
 
