@@ -114,8 +114,8 @@ if [ "$tls" != off ]; then
   REDIS_TLS_CA=$(cat "$tls_dir/ca.crt")
   export REDIS_TLS REDIS_TLS_PORT REDIS_TLS_CERT REDIS_TLS_KEY REDIS_TLS_CA
 fi
-# This start's files (TLS, the health check's password): beside the data, unless set.
-REDIS_RUNTIME_DIR=${REDIS_RUNTIME_DIR:-$(cd "$data_dir" && pwd)/.runtime}
+# This start's files (TLS copy, the health check's password), outside the data: one per port.
+REDIS_RUNTIME_DIR=${REDIS_RUNTIME_DIR:-${TMPDIR:-/tmp}/redis-local-$listen_port}
 export REDIS_RUNTIME_DIR
 REDIS_ENV=${REDIS_ENV:-development} \
   REDIS_PORT=$port \

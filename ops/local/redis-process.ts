@@ -49,7 +49,7 @@ export class RedisProcess {
     const port = options.port ?? (await freePort());
     const ownsDataDir = options.dataDir === undefined;
     const dataDir = options.dataDir ?? makeTempDir('redis-test');
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       // Not the caller's REDIS_* variables (a test may set REDIS_HOST for a client, a developer
       // REDIS_URL): the entrypoint refuses any it does not know. Only what is given here counts.
       ...withoutRedisVariables(process.env),
@@ -59,6 +59,10 @@ export class RedisProcess {
       REDIS_MONITOR_PASSWORD: PASSWORDS.monitor,
       ...options.env,
     };
+    // This start's files (TLS, the health check's password): a temp dir of its own, outside the
+    // data directory (whose files tests compare byte for byte), unless the caller names one.
+    const runtimeDir = env.REDIS_RUNTIME_DIR ?? makeTempDir('redis-runtime');
+    env.REDIS_RUNTIME_DIR = runtimeDir;
     const [command, args] = options.entrypointShell
       ? [options.entrypointShell[0] ?? 'sh', [...options.entrypointShell.slice(1), ENTRYPOINT]]
       : ['bash', [REDIS_LOCAL, '--port', String(port), '--data-dir', dataDir, ...(options.extraArgs ?? [])]];
@@ -66,7 +70,6 @@ export class RedisProcess {
       env: {
         ...env,
         ...(options.entrypointShell && {
-          REDIS_RUNTIME_DIR: `${dataDir}/.runtime`,
           REDIS_PORT: String(port),
           REDIS_DATA_DIR: dataDir,
           REDIS_CONF,
@@ -80,6 +83,7 @@ export class RedisProcess {
       port,
       dataDir,
       ownsDataDir,
+      runtimeDir,
       env.REDIS_PASSWORD ?? '',
       options.onOutput,
     );
@@ -96,6 +100,8 @@ export class RedisProcess {
     readonly port: number,
     readonly dataDir: string,
     private readonly ownsDataDir: boolean,
+    /** REDIS_RUNTIME_DIR: TLS files and the health check's password of this start. */
+    readonly runtimeDir: string,
     private readonly password: string,
     onOutput?: (text: string) => void,
   ) {
@@ -175,6 +181,7 @@ export class RedisProcess {
     if (this.running) await this.kill9();
     this.disconnectClients();
     if (this.ownsDataDir) removeTempDir(this.dataDir);
+    removeTempDir(this.runtimeDir);
   }
 
   private disconnectClients(): void {

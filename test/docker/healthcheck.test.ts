@@ -49,7 +49,7 @@ describe('health check: `redis-cli --raw incr ping`, made honest', () => {
   });
 
   it('uses its own per-start user, so a rotation that retires the default password does not make Redis unhealthy', async () => {
-    const runtimeDir = join(redis.dataDir, '.runtime');
+    const runtimeDir = redis.runtimeDir;
     expect(healthcheck(redis.port, 'not-used-0123456789', runtimeDir)).toEqual({
       status: 0,
       output: expect.stringMatching(/^healthy: ping=\d+/),
@@ -60,14 +60,14 @@ describe('health check: `redis-cli --raw incr ping`, made honest', () => {
       const client = rotated.client();
       await client.acl('SETUSER', 'default', 'resetpass', '>a-rotated-password-0123456789');
       expect(healthcheck(rotated.port, PASSWORDS.default).output).toMatch(/unhealthy.*WRONGPASS/s);
-      expect(healthcheck(rotated.port, PASSWORDS.default, join(rotated.dataDir, '.runtime')).status).toBe(0);
+      expect(healthcheck(rotated.port, PASSWORDS.default, rotated.runtimeDir).status).toBe(0);
     } finally {
       await rotated.cleanup();
     }
   });
 
   it('the healthcheck user may INCR the key "ping" and nothing else', async () => {
-    const password = readFileSync(join(redis.dataDir, '.runtime', 'healthcheck.pass'), 'utf8');
+    const password = readFileSync(join(redis.runtimeDir, 'healthcheck.pass'), 'utf8');
     const as = (...args: string[]) =>
       spawnSync(
         'redis-cli',
