@@ -214,24 +214,37 @@ case "$tls_dir" in
   /*) ;;
   *) fail "REDIS_RUNTIME_DIR='$tls_dir' is not an absolute path." ;;
 esac
-case "$tls_dir" in
-  *[!A-Za-z0-9/._-]*) fail "REDIS_RUNTIME_DIR='$tls_dir' has characters Redis's configuration would misread. Allowed: letters, digits, '/', '.', '_', '-'." ;;
-esac
-# The runtime directory: only Redis's user may read it. Without it (redis-server run by hand outside
-# the image) there is no health check user and, with TLS, no start at all.
-runtime_ok=yes
-(umask 077 && mkdir -p "$runtime_dir" && [ -w "$runtime_dir" ]) 2>/dev/null || runtime_ok=no
-if [ "$runtime_ok" = no ] && [ "$tls" != off ]; then
-  fail "REDIS_RUNTIME_DIR='$runtime_dir' cannot be created or written; REDIS_TLS=$tls writes the certificate and key there."
+# Its path goes into Redis's configuration only with TLS (the certificate files).
+if [ "$tls" != off ]; then
+  case "$tls_dir" in
+    *[!A-Za-z0-9/._-]*) fail "REDIS_RUNTIME_DIR='$tls_dir' has characters Redis's configuration would misread. Allowed: letters, digits, '/', '.', '_', '-'." ;;
+  esac
 fi
+# The runtime directory: ours alone (owned by this user, mode 0700: a directory someone else made
+# first, in a shared /tmp, could hold a planted file or link). Without it (redis-server run by hand
+# outside the image) there is no health check or operator user and, with TLS, no start at all.
+runtime_ok=yes
+(umask 077 && mkdir -p "$runtime_dir" && [ -O "$runtime_dir" ] && chmod 700 "$runtime_dir" && [ -w "$runtime_dir" ]) 2>/dev/null ||
+  runtime_ok=no
+if [ "$runtime_ok" = no ] && [ "$tls" != off ]; then
+  fail "REDIS_RUNTIME_DIR='$runtime_dir' cannot be created, is not this user's own, or cannot be written; REDIS_TLS=$tls writes the certificate and key there."
+fi
+# per_start_password FILE: a fresh random password, written to FILE (0600), printed for the ACL.
+per_start_password() {
+  value=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  (umask 077 && rm -f "$runtime_dir/$1" && printf '%s' "$value" >"$runtime_dir/$1") ||
+    fail "cannot write $1 to REDIS_RUNTIME_DIR='$runtime_dir'."
+  printf '%s' "$value"
+}
 if [ "$runtime_ok" = yes ]; then
-  # A fresh random password per start, readable by Redis's user only.
-  healthcheck_password=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  (umask 077 && printf '%s' "$healthcheck_password" >"$runtime_dir/healthcheck.pass") ||
-    fail "cannot write the health check's password to REDIS_RUNTIME_DIR='$runtime_dir'."
+  # The health check's and the operators' (ECS Exec: rcli) passwords of this start: neither
+  # depends on REDIS_PASSWORD, which a rotation retires while the task runs.
+  healthcheck_password=$(per_start_password healthcheck.pass)
+  operator_password=$(per_start_password operator.pass)
 else
-  echo "redis entrypoint: REDIS_RUNTIME_DIR='$runtime_dir' is not writable: the health check will use REDIS_PASSWORD." >&2
+  echo "redis entrypoint: REDIS_RUNTIME_DIR='$runtime_dir' is not usable: the health check will use REDIS_PASSWORD." >&2
   healthcheck_password=''
+  operator_password=''
 fi
 if [ "$tls" != off ]; then
   check_pem REDIS_TLS_CERT "${REDIS_TLS_CERT:-}" CERTIFICATE
@@ -298,6 +311,11 @@ render_config() {
   # Health check: INCR on the key "ping" only (what healthcheck.sh sends), its password from this start.
   if [ -n "$healthcheck_password" ]; then
     echo "user healthcheck reset on #$(hash_password "$healthcheck_password") ~ping +incr"
+  fi
+  # Operator: what an ECS Exec session in this container uses (docs/runbook/ecs-exec.md, rcli), as
+  # much as the default user; its password, readable by Redis's user only, lives as long as this start.
+  if [ -n "$operator_password" ]; then
+    echo "user operator reset on #$(hash_password "$operator_password") ~* &* +@all"
   fi
   if [ -n "${REDIS_ROTATOR_PASSWORD:-}" ]; then
     echo "user rotator reset on #$(hash_password "$REDIS_ROTATOR_PASSWORD") +ping +acl|setuser"

@@ -371,7 +371,8 @@ export class RedisService extends Construct implements RedisEndpoint {
 
   /**
    * Lets an ECS service of the email platform use Redis: it joins `clientSecurityGroup`, its
-   * container gets REDIS_PASSWORD (ECS secret), REDIS_HOST and REDIS_PORT. See `grantRedisConnect`.
+   * container gets REDIS_PASSWORD (ECS secret), REDIS_HOST and REDIS_PORT, and with TLS
+   * REDIS_TLS_PORT and REDIS_TLS_CA. See `grantRedisConnect`.
    */
   public grantConnect(consumer: ecs.BaseService, options: GrantConnectOptions = {}): void {
     grantRedisConnect(this, consumer, options);

@@ -61,6 +61,7 @@ export class RedisProcess {
     };
     // This start's files (TLS, the health check's password): a temp dir of its own, outside the
     // data directory (whose files tests compare byte for byte), unless the caller names one.
+    const ownsRuntimeDir = env.REDIS_RUNTIME_DIR === undefined;
     const runtimeDir = env.REDIS_RUNTIME_DIR ?? makeTempDir('redis-runtime');
     env.REDIS_RUNTIME_DIR = runtimeDir;
     const [command, args] = options.entrypointShell
@@ -84,6 +85,7 @@ export class RedisProcess {
       dataDir,
       ownsDataDir,
       runtimeDir,
+      ownsRuntimeDir,
       env.REDIS_PASSWORD ?? '',
       options.onOutput,
     );
@@ -102,6 +104,7 @@ export class RedisProcess {
     private readonly ownsDataDir: boolean,
     /** REDIS_RUNTIME_DIR: TLS files and the health check's password of this start. */
     readonly runtimeDir: string,
+    private readonly ownsRuntimeDir: boolean,
     private readonly password: string,
     onOutput?: (text: string) => void,
   ) {
@@ -181,7 +184,7 @@ export class RedisProcess {
     if (this.running) await this.kill9();
     this.disconnectClients();
     if (this.ownsDataDir) removeTempDir(this.dataDir);
-    removeTempDir(this.runtimeDir);
+    if (this.ownsRuntimeDir) removeTempDir(this.runtimeDir);
   }
 
   private disconnectClients(): void {

@@ -159,7 +159,13 @@ describe("under dash (the image's /bin/sh)", () => {
     try {
       expect(await redis.client().config('GET', 'maxmemory')).toEqual(['maxmemory', String(256 * 1024 ** 2)]);
       expect(await redis.client('backup').ping()).toBe('PONG');
-      expect(await redis.client().acl('USERS')).toEqual(['backup', 'default', 'healthcheck', 'monitor']);
+      expect(await redis.client().acl('USERS')).toEqual([
+        'backup',
+        'default',
+        'healthcheck',
+        'monitor',
+        'operator',
+      ]);
     } finally {
       await redis.cleanup();
     }

@@ -1,8 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { chownSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../ops/local/ports';
-import { HEALTHCHECK, PASSWORDS, parseInfo, RedisProcess, sleep } from '../../ops/local/redis-process';
+import {
+  ENTRYPOINT,
+  HEALTHCHECK,
+  PASSWORDS,
+  parseInfo,
+  REDIS_CONF,
+  RedisProcess,
+  sleep,
+} from '../../ops/local/redis-process';
+import { makeTempDir } from '../../ops/local/temp-dir';
 
 /**
  * The health check as the container runs it. `runtimeDir`: where the entrypoint wrote this start's
@@ -81,6 +90,52 @@ describe('health check: `redis-cli --raw incr ping`, made honest', () => {
     expect(as('get', 'ping')).toMatch(/NOPERM/);
     expect(as('incr', 'other')).toMatch(/NOPERM/);
     expect(as('flushall')).toMatch(/NOPERM/);
+  });
+
+  it("the operator user (ECS Exec sessions) has full access with this start's password; the files are 0600 in a 0700 directory", async () => {
+    const password = readFileSync(join(redis.runtimeDir, 'operator.pass'), 'utf8');
+    const as = (...args: string[]) =>
+      spawnSync('redis-cli', ['-p', String(redis.port), '--user', 'operator', '--no-auth-warning', ...args], {
+        env: { ...process.env, REDISCLI_AUTH: password },
+        encoding: 'utf8',
+      }).stdout.trim();
+    expect(as('set', 'operator-key', 'v')).toBe('OK');
+    expect(as('get', 'operator-key')).toBe('v');
+    expect(statSync(redis.runtimeDir).mode & 0o777).toBe(0o700);
+    for (const file of ['operator.pass', 'healthcheck.pass']) {
+      expect(statSync(join(redis.runtimeDir, file)).mode & 0o777).toBe(0o600);
+    }
+  });
+
+  it('refuses a runtime directory someone else owns (a planted one in a shared /tmp), with TLS; without TLS it skips the per-start users', async () => {
+    const planted = makeTempDir('planted-runtime');
+    chownSync(planted, 65534, 65534);
+    const result = spawnSync('sh', [ENTRYPOINT], {
+      env: {
+        PATH: process.env.PATH,
+        REDIS_PASSWORD: PASSWORDS.default,
+        REDIS_CONF,
+        REDIS_DATA_DIR: makeTempDir('planted-data'),
+        REDIS_PORT: String(await freePort()),
+        REDIS_RUNTIME_DIR: planted,
+        REDIS_TLS: 'required',
+      },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    expect(result.status).toBe(64);
+    expect(result.stderr).toMatch(
+      /REDIS_RUNTIME_DIR='.*planted-runtime.*' cannot be created, is not this user's own/,
+    );
+    const plain = await RedisProcess.start({ env: { REDIS_RUNTIME_DIR: planted } });
+    try {
+      expect(plain.log).toMatch(
+        /REDIS_RUNTIME_DIR='.*' is not usable: the health check will use REDIS_PASSWORD/,
+      );
+      expect(await plain.client().acl('USERS')).not.toContain('operator');
+    } finally {
+      await plain.cleanup();
+    }
   });
 
   it('is unhealthy when Redis is down', async () => {

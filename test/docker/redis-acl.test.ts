@@ -73,7 +73,7 @@ describe('ACL users: backup and monitor', () => {
     const bare = await RedisProcess.start({ env: { REDIS_BACKUP_PASSWORD: '', REDIS_MONITOR_PASSWORD: '' } });
     try {
       const users = await bare.client().acl('USERS');
-      expect(users).toEqual(['default', 'healthcheck']); // the health check's own user, made at each start
+      expect(users).toEqual(['default', 'healthcheck', 'operator']); // the health check's own user, made at each start
     } finally {
       await bare.cleanup();
     }

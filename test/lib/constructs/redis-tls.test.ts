@@ -602,12 +602,12 @@ describe('a stage with tls off has none of the TLS machinery', () => {
     expect(stack.monitoring.alarms.tlsCertificateExpiring).toBeUndefined();
   });
 
-  it('publishes tls off and neither ca-bundle nor plaintext-port', () => {
+  it('publishes tls off and neither ca-bundle nor tls-port', () => {
     const parameters = ssmParameters(template);
     const path = connectionParameterPath('off');
     expect(parameters.get(`${path}${CONNECTION_PARAMETER.tls}`)).toBe('off');
     expect(parameters.get(`${path}${CONNECTION_PARAMETER.port}`)).toBe('6379');
-    expect([...parameters.keys()].filter((name) => /ca-bundle|plaintext-port/.test(name))).toEqual([]);
+    expect([...parameters.keys()].filter((name) => /ca-bundle|tls-port/.test(name))).toEqual([]);
   });
 });
 
@@ -634,16 +634,20 @@ describe('a transitional stage', () => {
     );
   });
 
-  it('publishes plaintext-port in no other mode', () => {
-    const withPlaintextPort = [
+  it('publishes tls-port 6380 in every mode that serves TLS, and port 6380 only once TLS is required', () => {
+    const published = [
       ...STAGES.map((name) => [real, name] as const),
-      [modes, 'Off'] as const,
+      [modes, 'Transitional'] as const,
       [modes, 'Unset'] as const,
-    ]
-      .filter(([app, name]) =>
-        [...ssmParameters(app.template(name)).keys()].some((key) => key.endsWith('/plaintext-port')),
-      )
-      .map(([, name]) => name);
-    expect(withPlaintextPort).toEqual([]);
+    ].map(([app, name]) => {
+      const parameters = [...ssmParameters(app.template(name)).entries()];
+      const value = (suffix: string) => parameters.find(([key]) => key.endsWith(`/${suffix}`))?.[1];
+      return [name, value('tls'), value('port'), value('tls-port')];
+    });
+    expect(published).toEqual([
+      ...STAGES.map((name) => [name, 'required', '6380', '6380']),
+      ['Transitional', 'transitional', '6379', '6380'],
+      ['Unset', 'required', '6380', '6380'],
+    ]);
   });
 });
