@@ -232,21 +232,30 @@ class Rotation {
   }
 
   /**
-   * Adds the version's value to the live Redis user again (idempotent); a failure is a warning,
-   * never a failed rotation, since Secrets Manager already holds the new password as AWSCURRENT.
+   * Adds the version's value to the live Redis user again (idempotent), with a few tries: a Redis
+   * task starting right now is the reason to do it. When Redis stays unreachable the step fails, so
+   * Secrets Manager retries finishSecret, which (the version being AWSCURRENT) confirms again.
    */
-  async confirmOnRedis(versionId: string, context: Record<string, unknown>): Promise<void> {
-    try {
-      const value = await this.valueOf(versionId);
-      await this.asRotator((redis) => addPassword(redis, this.deps.user, value));
-    } catch (error) {
-      this.deps.logger.warn(
-        'could not confirm the current password on the live Redis (it is AWSCURRENT already)',
-        {
+  async confirmOnRedis(versionId: string, context: Record<string, unknown>, tries = 3): Promise<void> {
+    const value = await this.valueOf(versionId);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.asRotator((redis) => addPassword(redis, this.deps.user, value));
+        return;
+      } catch (error) {
+        const message = scrub(error instanceof Error ? error.message : String(error), this.secretsSeen);
+        if (attempt >= tries) {
+          throw new Error(
+            `the new password is AWSCURRENT, but the live Redis could not be told again (${message}); a retried finishSecret tries again`,
+          );
+        }
+        this.deps.logger.warn('could not confirm the current password on the live Redis yet: trying again', {
           ...context,
-          error: scrub(error instanceof Error ? error.message : String(error), this.secretsSeen),
-        },
-      );
+          attempt,
+          error: message,
+        });
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+      }
     }
   }
 

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { rotate } from '../../../lambda/rotate-password/rotation';
+import { RedisProcess } from '../../../ops/local/redis-process';
 import { login, logins, SECRETS } from './fakes';
 import { Harness } from './harness';
 
@@ -132,6 +133,28 @@ describe('rotate-password on a real Redis', () => {
     expect((await logins(h.port, 'default', { p2, p1 })).p1).toBe('OK');
     expect(p0).not.toBe(p2);
   });
+
+  it('Redis down right after the label move: finishSecret fails, and its retry tells the restarted Redis', async () => {
+    await h.rotateFully('default');
+    const token = h.startRotation('default');
+    await h.step('default', 'createSecret', token);
+    await h.step('default', 'setSecret', token);
+    await h.step('default', 'testSecret', token);
+    const p2 = h.pending('default');
+    const { dataDir, port } = h.redis;
+    h.fake.beforeStageUpdate = async () => {
+      await h.redis.stop();
+    };
+    await expect(h.step('default', 'finishSecret', token)).rejects.toThrow(
+      /the new password is AWSCURRENT, but the live Redis could not be told again/,
+    );
+    h.fake.beforeStageUpdate = undefined;
+    expect(h.current('default')).toBe(p2);
+    // Back, with what a task started before the move would have read (the old current and previous).
+    h.redis = await RedisProcess.start({ dataDir, port, env: h.fake.containerEnv() });
+    await h.step('default', 'finishSecret', token);
+    expect((await logins(h.port, 'default', { p2 })).p2).toBe('OK');
+  }, 60_000);
 
   it('a restart after finishSecret keeps the new and the previous password, not the older one', async () => {
     const p0 = h.initial.default;
