@@ -1,14 +1,14 @@
-import { CustomResource, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
-import * as cr from 'aws-cdk-lib/custom-resources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { AwaitedMetric } from '../../lambda/first-data-gate/wait-for-data';
 import { acknowledgeWildcardResource } from './nag';
 import { ProjectFunction } from './project-function';
+import { projectProvider } from './project-provider';
 
 export interface FirstDataGateProps {
   /** Stage name, for descriptions. */
@@ -94,27 +94,8 @@ export class FirstDataGate extends Construct {
       }),
     );
 
-    const provider = new cr.Provider(this, 'Provider', {
-      onEventHandler: gateFunction.function,
-      // The framework's own log group, kept and encrypted like every other of the stage.
-      logGroup: new logs.LogGroup(this, 'ProviderLogs', {
-        encryptionKey: props.kmsKey,
-        retention: props.logRetention,
-        removalPolicy: props.removalPolicy,
-      }),
-    });
-    // The CDK's custom-resource framework (a small function relaying CloudFormation's request to
-    // ours): its role is the framework's own.
-    Validations.of(provider).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason:
-        "The CDK Provider framework's relay function writes its own logs with the basic execution policy; it holds no other permission but invoking the gate function.",
-    });
-    acknowledgeWildcardResource(
-      provider,
-      `${gateFunction.function.functionArn}:*`,
-      'The CDK Provider framework may invoke any version of the gate function (its own grant); that function only reads metrics and starts the backup.',
-    );
+    // The framework's function relays CloudFormation's request to ours (only reads metrics, starts the backup).
+    const provider = projectProvider(this, { onEvent: gateFunction, what: 'the gate function', ...props });
     const awaited: AwaitedMetric[] = props.metrics.map(({ metric, statistic, atLeast, missingMeans }) => ({
       namespace: metric.namespace,
       metricName: metric.metricName,

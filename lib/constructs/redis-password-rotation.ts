@@ -1,12 +1,12 @@
 import { CustomResource, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, type IDependable } from 'constructs';
 import { acknowledgeWildcardResource } from './nag';
 import { ProjectFunction } from './project-function';
+import { projectProvider } from './project-provider';
 import type { RedisService } from './redis-service';
 
 export interface RedisPasswordRotationProps {
@@ -101,24 +101,11 @@ export class RedisPasswordRotation extends Construct {
 
     // AWSPREVIOUS must exist before the first Redis task reads it: a second version of each secret
     // with the same value (the function's handler does it on Create).
-    const provider = new cr.Provider(this, 'Provider', {
-      onEventHandler: this.rotationFunction.function,
-      logGroup: new logs.LogGroup(this, 'ProviderLogs', {
-        encryptionKey: props.kmsKey,
-        retention: props.logRetention,
-        removalPolicy: props.removalPolicy,
-      }),
+    const provider = projectProvider(this, {
+      onEvent: this.rotationFunction,
+      what: 'the rotation function',
+      ...props,
     });
-    Validations.of(provider).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason:
-        "The CDK Provider framework's relay function writes its own logs with the basic execution policy; it holds no other permission but invoking the rotation function.",
-    });
-    acknowledgeWildcardResource(
-      provider,
-      `${this.rotationFunction.function.functionArn}:*`,
-      'The CDK Provider framework may invoke any version of the rotation function (its own grant).',
-    );
     const seeded = new CustomResource(this, 'PreviousVersions', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::RedisPreviousPasswords',

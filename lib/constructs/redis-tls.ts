@@ -4,12 +4,12 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResource } from './nag';
 import { ProjectFunction } from './project-function';
+import { projectProvider } from './project-provider';
 
 /** When the renewal looks at the certificate: Sundays 03:30 UTC, the stage's quietest hour. */
 export const TLS_RENEWAL_SCHEDULE = { weekDay: 'SUN', hour: '3', minute: '30' } as const;
@@ -146,24 +146,11 @@ export class RedisTls extends Construct {
       "ecs:ListServices takes no resource ARN (AWS service authorization reference); the condition limits it to the stage's cluster.",
     );
 
-    const provider = new cr.Provider(this, 'Provider', {
-      onEventHandler: this.certificateFunction.function,
-      logGroup: new logs.LogGroup(this, 'ProviderLogs', {
-        encryptionKey: props.kmsKey,
-        retention: props.logRetention,
-        removalPolicy: props.removalPolicy,
-      }),
+    const provider = projectProvider(this, {
+      onEvent: this.certificateFunction,
+      what: 'the certificate function',
+      ...props,
     });
-    Validations.of(provider).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason:
-        "The CDK Provider framework's relay function writes its own logs with the basic execution policy; it holds no other permission but invoking the certificate function.",
-    });
-    acknowledgeWildcardResource(
-      provider,
-      `${this.certificateFunction.function.functionArn}:*`,
-      'The CDK Provider framework may invoke any version of the certificate function (its own grant).',
-    );
     this.issued = new CustomResource(this, 'Certificates', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::RedisTlsCertificates',
