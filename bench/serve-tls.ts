@@ -16,6 +16,7 @@ import {
   type Command,
   cpuTimesMs,
   median,
+  printTable,
   REQUESTS,
   ROUNDS,
   type Sample,
@@ -94,9 +95,7 @@ export async function compareTls(): Promise<number> {
     ];
   });
   const header = ['command', 'rps TLS', 'rps plain', 'ratio', 'p99 ms TLS', 'p99 ms plain', 'p99 ratio', ''];
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]?.length ?? 0)));
-  for (const row of [header, ...rows])
-    console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '));
+  printTable(header, rows);
   const requests = ROUNDS * REQUESTS * COMMANDS.length;
   for (const side of SIDES) {
     const perRequest = (ms: number) => ((ms * 1000) / requests).toFixed(1);

@@ -26,6 +26,7 @@ import {
   type Command,
   cpuTimesMs,
   median,
+  printTable,
   REQUESTS,
   ROUNDS,
   type Sample,
@@ -176,9 +177,7 @@ async function comparePersistence(): Promise<number> {
     '',
     'ratio w/o rewrites',
   ];
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]?.length ?? 0)));
-  for (const row of [header, ...rows])
-    console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '));
+  printTable(header, rows);
   for (const side of SIDES) {
     const { rewrites, saves, childCpuMs, wallMs, longestForkMs, serverUserMs, serverSystemMs } = forks[side];
     const requests = ROUNDS * REQUESTS * COMMANDS.length * PIPELINES.length;

@@ -66,3 +66,10 @@ export function cpuTimesMs(pid: number): { user: number; system: number; childre
   const [user = 0, system = 0, childUser = 0, childSystem = 0] = fields.slice(11, 15);
   return { user: user * 10, system: system * 10, children: (childUser + childSystem) * 10 };
 }
+
+/** A header and rows as aligned columns on stdout. */
+export function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]?.length ?? 0)));
+  for (const row of [header, ...rows])
+    console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '));
+}

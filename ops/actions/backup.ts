@@ -1,8 +1,7 @@
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { runBackup } from '../../lambda/backup';
-import { createS3Client } from '../../lambda/shared/s3-client';
 import { listSnapshots, snapshotKey } from '../../lambda/shared/snapshots';
-import { awsRegion } from '../aws/aws-settings';
+import { bucketClient } from '../aws/aws-settings';
 import { type Options, requireOptions, snapshotPrefix, terminal, UsageError } from '../cli-kit';
 import { TransferProgress } from '../progress';
 import { redisTargetFromUrl } from '../redis-url';
@@ -18,14 +17,12 @@ export async function run(options: Options): Promise<number> {
   const bucket = String(options.bucket);
   const prefix = snapshotPrefix(options);
   const folder = String(options.folder);
-  const endpointUrl = options.endpointUrl as string | undefined;
   try {
     snapshotKey(prefix, folder, new Date());
   } catch (error) {
     throw new UsageError(`--folder ${(error as Error).message.replace(/^invalid stage /, '')}`);
   }
-  const region = endpointUrl === undefined ? await awsRegion(options) : 'us-east-1';
-  const s3 = createS3Client({ region, ...(endpointUrl !== undefined && { endpointUrl }) });
+  const s3 = await bucketClient(options);
 
   // Before Redis is asked for the dump (a fork and a whole RDB streamed): credentials and bucket.
   await checkBucket(s3, bucket);

@@ -11,7 +11,7 @@ import { redisProcessesUsing } from '../../lambda/restore/redis-presence';
 import { RESTORE_LOCK_NAME, RESTORE_LOCK_STALE_MS } from '../../lambda/restore/restore-lock';
 import { createS3Client } from '../../lambda/shared/s3-client';
 import { listSnapshots } from '../../lambda/shared/snapshots';
-import { awsRegion } from '../aws/aws-settings';
+import { awsRegion, bucketClient } from '../aws/aws-settings';
 import { needsConfirmation, type RestoreIo, restoreOnAws } from '../aws/restore';
 import { stageStack } from '../aws/stage-stack';
 import {
@@ -115,13 +115,11 @@ async function runLocally(options: Options): Promise<number> {
   const bucket = String(options.bucket);
   const dataDir = String(options.dataDir);
   const prefix = snapshotPrefix(options);
-  const endpointUrl = options.endpointUrl as string | undefined;
 
   // Everything that can be checked before a download: the directory, its lock, a Redis on it, the
   // snapshot. A missing directory is made only then: a wrong key leaves nothing behind.
   const missing = await checkDataDirectory(dataDir);
-  const region = endpointUrl === undefined ? await awsRegion(options) : 'us-east-1';
-  const s3 = createS3Client({ region, ...(endpointUrl !== undefined && { endpointUrl }) });
+  const s3 = await bucketClient(options);
   const key =
     options.snapshot !== undefined
       ? String(options.snapshot)

@@ -1,7 +1,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { createS3Client } from '../../lambda/shared/s3-client';
 import { listSnapshots, type SnapshotInfo } from '../../lambda/shared/snapshots';
-import { awsRegion } from '../aws/aws-settings';
+import { awsRegion, bucketRegion } from '../aws/aws-settings';
 import { readStackOutputs, requireOutput, stageStack } from '../aws/stage-stack';
 import { formatBytes, givenFlags, type Options, snapshotPrefix, terminal, UsageError } from '../cli-kit';
 import { describeS3Error } from './s3-errors';
@@ -70,7 +70,7 @@ export async function snapshotSource(options: Options): Promise<SnapshotSource> 
   if (options.bucket === undefined) {
     throw new UsageError("missing --stage <stage> (a deployed stage's bucket) or --bucket <name>");
   }
-  const region = endpointUrl === undefined ? await awsRegion(options) : 'us-east-1';
+  const region = await bucketRegion(options);
   return {
     bucket: String(options.bucket),
     prefix,

@@ -1,3 +1,5 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../lambda/shared/s3-client';
 import { UsageError } from '../cli-kit';
 
 /** `--region` and `--profile`, which every command that calls AWS takes. */
@@ -31,4 +33,19 @@ export async function awsRegion(flags: AwsFlags, stageRegion?: string): Promise<
   } finally {
     probe.destroy();
   }
+}
+
+/**
+ * The region to reach `--bucket` in: any for an S3-compatible `--endpoint-url` (emulators ignore
+ * it), else AWS's (`awsRegion`).
+ */
+export function bucketRegion(flags: AwsFlags & { readonly endpointUrl?: unknown }): Promise<string> {
+  return flags.endpointUrl === undefined ? awsRegion(flags) : Promise.resolve('us-east-1');
+}
+
+/** The S3 client of `--bucket`: AWS S3 in its region, or the `--endpoint-url` emulator. */
+export async function bucketClient(flags: AwsFlags & { readonly endpointUrl?: unknown }): Promise<S3Client> {
+  const region = await bucketRegion(flags);
+  const endpointUrl = flags.endpointUrl as string | undefined;
+  return createS3Client({ region, ...(endpointUrl !== undefined && { endpointUrl }) });
 }
