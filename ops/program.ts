@@ -10,6 +10,7 @@ import { type CommandSpec, commandFromSpec } from './command-spec';
 import { backupCommand } from './commands/backup';
 import { metricsCommand } from './commands/metrics';
 import { restoreCommand } from './commands/restore';
+import { seedExportCommand } from './commands/seed-export';
 import { snapshotsCommand } from './commands/snapshots';
 import { verifyCommand } from './commands/verify';
 
@@ -20,6 +21,7 @@ const COMMANDS: readonly CommandSpec[] = [
   verifyCommand,
   restoreCommand,
   metricsCommand,
+  seedExportCommand,
 ];
 
 /** Runs the CLI; resolves to the exit code. */

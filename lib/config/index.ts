@@ -3,6 +3,8 @@ import { prodConfig } from './prod';
 import type { StageConfig } from './stage-config';
 import { stagingConfig } from './staging';
 
+export * from './engine';
+export * from './engine-validation';
 export * from './monitoring';
 export * from './stage-config';
 export * from './validate';

@@ -1,4 +1,6 @@
 import { closest, distance } from 'fastest-levenshtein';
+import type { ElastiCacheEngineConfig, FargateEngineConfig } from './engine';
+import { CLUSTER_MODE_FIELDS } from './engine-validation';
 import type { ImportedVpcConfig, MonitoringConfig, NewVpcConfig, StageConfig } from './stage-config';
 
 /**
@@ -32,6 +34,23 @@ const STAGE_FIELDS: Record<keyof StageConfig, true> = {
   dnsNamespace: true,
   tls: true,
   passwordRotationDays: true,
+  engine: true,
+};
+
+const FARGATE_ENGINE_FIELDS: Record<keyof FargateEngineConfig, true> = {
+  kind: true,
+  seedBucket: true,
+};
+const ELASTICACHE_ENGINE_FIELDS: Record<keyof ElastiCacheEngineConfig, true> = {
+  kind: true,
+  nodeType: true,
+  replicas: true,
+  engine: true,
+  engineVersion: true,
+  snapshotRetentionDays: true,
+  snapshotWindow: true,
+  maintenanceWindow: true,
+  seed: true,
 };
 
 const NEW_VPC_FIELDS: Record<keyof NewVpcConfig, true> = {
@@ -76,11 +95,12 @@ function unknownIn(
   section: unknown,
   known: Record<string, true>,
   path: string,
+  reportedElsewhere: readonly string[] = [],
 ): Array<{ field: string; problem: string }> {
   if (typeof section !== 'object' || section === null || Array.isArray(section)) return [];
   const names = Object.keys(known);
   return Object.keys(section)
-    .filter((name) => !Object.hasOwn(known, name))
+    .filter((name) => !Object.hasOwn(known, name) && !reportedElsewhere.includes(name))
     .map((name) => {
       const nearest = nearestName(name, names);
       const hint = nearest === undefined ? '' : ` Did you mean '${path}${nearest}'?`;
@@ -97,8 +117,17 @@ export function unknownFields(config: StageConfig): Array<{ field: string; probl
   // An unknown kind is reported by the VPC's own validation; check against the kind it names.
   const vpcFields =
     vpc?.kind === 'imported' ? IMPORTED_VPC_FIELDS : vpc?.kind === 'new' ? NEW_VPC_FIELDS : undefined;
+  // Likewise the engine's fields by its kind; cluster-mode fields are refused with their reason there.
+  const engine = config.engine as Partial<FargateEngineConfig | ElastiCacheEngineConfig> | undefined;
+  const engineFields =
+    engine?.kind === 'fargate'
+      ? FARGATE_ENGINE_FIELDS
+      : engine?.kind === 'elasticache'
+        ? ELASTICACHE_ENGINE_FIELDS
+        : undefined;
   return [
     ...unknownIn(config, STAGE_FIELDS, ''),
+    ...(engineFields ? unknownIn(engine, engineFields, 'engine.', CLUSTER_MODE_FIELDS) : []),
     ...(vpcFields ? unknownIn(vpc, vpcFields, 'vpc.') : []),
     ...unknownIn(config.monitoring, MONITORING_FIELDS, 'monitoring.'),
   ];

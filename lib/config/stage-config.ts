@@ -6,6 +6,8 @@
  * read context or environment variables: they get what they need from this object through props.
  */
 
+import type { EngineConfig } from './engine';
+
 /** Redis's eight `maxmemory-policy` values (redis.conf, "MEMORY MANAGEMENT"). */
 export const EVICTION_POLICIES = [
   'noeviction',
@@ -200,4 +202,13 @@ export interface StageConfig {
    * @default no rotation (allowed only for a stage that does not retain its data, e.g. dev)
    */
   readonly passwordRotationDays?: number;
+  /**
+   * What runs Redis: `{ kind: 'fargate' }` (one container of this project's image, the default) or
+   * `{ kind: 'elasticache', nodeType, replicas, ... }` (a managed replication group with failover;
+   * docs/elasticache.md). `taskCpu`, `taskMemoryMiB`, `maxmemory`, `dnsNamespace` and the backup
+   * schedule apply to Fargate only; `maxmemoryPolicy`, `tls`, `passwordRotationDays`, monitoring and
+   * the client groups and CIDRs apply to both.
+   * @default { kind: 'fargate' }
+   */
+  readonly engine?: EngineConfig;
 }

@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
+import { validateEngine } from './engine-validation';
 import { unknownFields } from './known-fields';
 import { validateMonitoring } from './monitoring';
 import { EVICTION_POLICIES, type EvictionPolicy, type StageConfig, TLS_MODES } from './stage-config';
@@ -446,6 +447,7 @@ export function validateStageConfig(config: StageConfig, environment: ResolvedEn
     );
   }
   errors.push(...validateMonitoring(config));
+  errors.push(...validateEngine(config));
   if (typeof config.retainData !== 'boolean') {
     fail('retainData', config.retainData, 'Allowed: true or false.');
   }

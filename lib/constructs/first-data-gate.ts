@@ -23,8 +23,11 @@ export interface FirstDataGateProps {
   }>;
   /** The stage's alarm names start with it: a stage that has alarms already is not held. */
   readonly alarmNamePrefix: string;
-  /** Invoked once on the first deploy, so that a first backup exists (and its metric) on day one. */
-  readonly firstBackup: lambda.IFunction;
+  /**
+   * Invoked once on the first deploy, so that a first backup exists (and its metric) on day one.
+   * @default none (a stage without backup function, e.g. ElastiCache: the gate only waits)
+   */
+  readonly firstBackup?: lambda.IFunction;
   /** How long the first deploy waits for the data before it fails. @default 12 minutes */
   readonly waitMinutes?: number;
   readonly kmsKey: kms.IKey;
@@ -36,7 +39,7 @@ export interface FirstDataGateProps {
  * Holds a new stage's alarms until there is something to judge. An alarm that counts missing data
  * as breaching ("unreachable", "backup missing") would fire the moment it is created on a first
  * deploy: no sample yet, no backup for up to a day. This custom resource, on Create only, starts a
- * first backup and waits until every given metric has a data point; the alarms depend on it, so
+ * first backup (when the stage has a backup function) and waits until every given metric has a data point; the alarms depend on it, so
  * CloudFormation creates them after. If the data never comes (Redis unreachable, the backup failing)
  * the first deploy fails with the reason instead of paging someone later. Later deploys pass at once.
  *
@@ -52,7 +55,10 @@ export class FirstDataGate extends Construct {
     const waitMinutes = props.waitMinutes ?? 12;
     const gateFunction = new ProjectFunction(this, 'Function', {
       handlerFolder: 'first-data-gate',
-      description: `Redis (${props.envName}) first deploy: first backup, then wait for the alarms' first data`,
+      description:
+        props.firstBackup === undefined
+          ? `Redis (${props.envName}) first deploy: wait for the alarms' first data`
+          : `Redis (${props.envName}) first deploy: first backup, then wait for the alarms' first data`,
       environment: {},
       timeout: Duration.minutes(waitMinutes + 2),
       kmsKey: props.kmsKey,
@@ -86,13 +92,15 @@ export class FirstDataGate extends Construct {
       "Describing only this stage's alarms (its name prefix), so that a stage that already has them passes at once.",
     );
     // That one function, unqualified (grantInvoke would add every version, `:*`).
-    gateFunction.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'StartFirstBackup',
-        actions: ['lambda:InvokeFunction'],
-        resources: [props.firstBackup.functionArn],
-      }),
-    );
+    if (props.firstBackup !== undefined) {
+      gateFunction.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'StartFirstBackup',
+          actions: ['lambda:InvokeFunction'],
+          resources: [props.firstBackup.functionArn],
+        }),
+      );
+    }
 
     // The framework's function relays CloudFormation's request to ours (only reads metrics, starts the backup).
     const provider = projectProvider(this, { onEvent: gateFunction, what: 'the gate function', ...props });
@@ -108,7 +116,8 @@ export class FirstDataGate extends Construct {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::RedisFirstDataGate',
       properties: {
-        BackupFunctionName: props.firstBackup.functionName,
+        // Without it the gate function starts nothing and only waits.
+        ...(props.firstBackup !== undefined && { BackupFunctionName: props.firstBackup.functionName }),
         // toJsonString: the ECS metric's cluster and service names are tokens until deploy time.
         Metrics: Stack.of(this).toJsonString(awaited),
         WaitMinutes: String(waitMinutes),

@@ -1,13 +1,14 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_SNAPSHOT_PREFIX } from '../../lambda/shared/snapshots/snapshot-key';
+import { addBackupBuckets } from './backup-buckets';
 import { acknowledgeWildcardResource } from './nag';
 import { ProjectFunction } from './project-function';
 import type { RedisService } from './redis-service';
@@ -32,10 +33,7 @@ export interface RedisBackupProps {
  * Scheduled backups: a Lambda function takes a `redis-cli --rdb` style snapshot over the
  * replication protocol (as the `backup` ACL user) and streams it, verified, into S3.
  *
- * - Bucket: no public access, TLS only, versioned, KMS-encrypted with the stage key (bucket key on),
- *   owner-enforced, access-logged; snapshots expire after the stage's retention, older versions a
- *   week later, unfinished multipart uploads after a day. ALWAYS retained on stack deletion: a stack
- *   operation must never delete backups (the lifecycle rules do that, on schedule).
+ * - Bucket: see addBackupBuckets (backup-buckets.ts); always retained.
  * - Function: in the VPC, in the functions security group Redis admits; reaches S3 through the
  *   gateway endpoint and Secrets Manager through its interface endpoint (no NAT). 15 min and
  *   1 GiB for a 512 MB dataset: the stream runs at ~100+ MB/s and memory stays ~200 MiB.
@@ -45,6 +43,8 @@ export interface RedisBackupProps {
  */
 export class RedisBackup extends Construct {
   public readonly bucket: s3.Bucket;
+  /** The backup bucket's access-log bucket (the seed bucket logs into it too). */
+  public readonly accessLogsBucket: s3.Bucket;
   public readonly function: ProjectFunction;
   public readonly deadLetterQueue: sqs.Queue;
   /** Key prefix of this stage's snapshots, with a trailing slash. */
@@ -55,49 +55,13 @@ export class RedisBackup extends Construct {
     const { redis } = props;
     this.snapshotPrefix = `${DEFAULT_SNAPSHOT_PREFIX}/${props.envName}/`;
 
-    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      encryption: s3.BucketEncryption.S3_MANAGED, // S3 server access logging cannot write to SSE-KMS buckets
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ expiration: Duration.days(365) }],
-      removalPolicy: RemovalPolicy.RETAIN,
+    const buckets = addBackupBuckets(this, {
+      kmsKey: redis.kmsKey,
+      retentionDays: props.retentionDays,
+      ...(props.coldStorageAfterDays !== undefined && { coldStorageAfterDays: props.coldStorageAfterDays }),
     });
-    Validations.of(accessLogs).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'This is the server access log bucket of the backup bucket; logging it into itself would loop.',
-    });
-
-    this.bucket = new s3.Bucket(this, 'Bucket', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      versioned: true,
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: redis.kmsKey,
-      bucketKeyEnabled: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: accessLogs,
-      serverAccessLogsPrefix: 'backup-bucket/',
-      removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [
-        {
-          id: 'ExpireSnapshots',
-          prefix: `${DEFAULT_SNAPSHOT_PREFIX}/`,
-          expiration: Duration.days(props.retentionDays),
-          noncurrentVersionExpiration: Duration.days(7),
-          ...(props.coldStorageAfterDays !== undefined && {
-            transitions: [
-              {
-                storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
-                transitionAfter: Duration.days(props.coldStorageAfterDays),
-              },
-            ],
-          }),
-        },
-        { id: 'AbortIncompleteUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
-        { id: 'RemoveExpiredDeleteMarkers', expiredObjectDeleteMarker: true },
-      ],
-    });
+    this.bucket = buckets.bucket;
+    this.accessLogsBucket = buckets.accessLogs;
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       // SQS-managed encryption: the function and EventBridge can send without KMS grants on the key.

@@ -1,14 +1,13 @@
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import {
-  APPLICATION_USER,
   CONNECTION_CONTRACT_VERSION,
   CONNECTION_PARAMETER,
   type ConnectionParameterName,
   connectionParameterPath,
   OPTIONAL_CONNECTION_PARAMETER,
 } from './redis-connection-contract';
-import type { RedisService } from './redis-service';
+import type { PublishedRedisEndpoint } from './redis-consumer';
 
 /** One published fact: the parameter's value and what it means. */
 interface Fact {
@@ -17,8 +16,11 @@ interface Fact {
 }
 
 export interface RedisConnectionParametersProps {
-  /** The stage's Redis: host, port, client group, password secret, key and VPC come from it. */
-  readonly redis: RedisService;
+  /**
+   * The stage's Redis, either engine: host, port, TLS, user, client group, password secret, key and
+   * VPC come from it.
+   */
+  readonly redis: PublishedRedisEndpoint;
   /** Lower-case stage name: the parameters live under `/emailclient/redis/<envName>/`. */
   readonly envName: string;
 }
@@ -42,7 +44,8 @@ export class RedisConnectionParameters extends Construct {
     const facts: Partial<Record<ConnectionParameterName, Fact>> = {
       [CONNECTION_PARAMETER.host]: {
         value: redis.hostName,
-        description: 'Private DNS name of Redis (Cloud Map); resolvable in the VPC vpc-id',
+        description:
+          'DNS name of Redis (Cloud Map, or the ElastiCache primary endpoint); resolvable in the VPC vpc-id',
       },
       [CONNECTION_PARAMETER.port]: {
         value: String(redis.port),
@@ -67,7 +70,7 @@ export class RedisConnectionParameters extends Construct {
         },
       }),
       [CONNECTION_PARAMETER.user]: {
-        value: APPLICATION_USER,
+        value: redis.user,
         description: 'ACL user of the application; its password is the secret password-secret-arn',
       },
       [CONNECTION_PARAMETER.passwordSecretArn]: {

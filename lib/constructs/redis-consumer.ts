@@ -2,15 +2,19 @@ import { Lazy, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 
 /**
- * What a consumer needs to reach Redis. `RedisService` is one; code in another CDK app builds one
- * from the Redis stack's outputs (docs/consumer-contract.md).
+ * What a consumer needs to reach Redis, whatever the engine. `RedisService` (Fargate) and
+ * `RedisReplicationGroup` (ElastiCache) are both one; code in another CDK app builds one from the
+ * Redis stage's connection parameters (docs/consumer-contract.md).
  */
 export interface RedisEndpoint {
-  /** Private DNS name, `redis.<namespace>`. */
+  /** DNS name: `redis.<namespace>` (Fargate) or the replication group's primary endpoint (ElastiCache). */
   readonly hostName: string;
+  /** The application's ACL user: `default` (Fargate) or `app` (ElastiCache, whose `default` is off). */
+  readonly user: string;
   /** The port of a client following the stage's mode: 6379 until TLS is `required`, then 6380. */
   readonly port: number;
   /** The TLS port (6380) whenever Redis serves TLS. */
@@ -21,6 +25,16 @@ export interface RedisEndpoint {
   readonly clientSecurityGroup: ec2.ISecurityGroup;
   /** REDIS_PASSWORD's secret; give it its `encryptionKey` so readers also get kms:Decrypt. */
   readonly passwordSecret: secretsmanager.ISecret;
+}
+
+/** What a stage publishes about its Redis besides the endpoint (RedisConnectionParameters). */
+export interface PublishedRedisEndpoint extends RedisEndpoint {
+  /** The TLS mode (`required` on ElastiCache). */
+  readonly tlsMode: 'off' | 'transitional' | 'required';
+  /** The key of the password secret. */
+  readonly kmsKey: kms.IKey;
+  /** The VPC Redis runs in. */
+  readonly vpc: ec2.IVpc;
 }
 
 /** Options of `grantRedisConnect` / `RedisService.grantConnect`. */
@@ -39,11 +53,12 @@ export interface GrantConnectOptions {
  * - network: the service joins the endpoint's client security group (the group Redis admits);
  * - password: the container gets REDIS_PASSWORD as an ECS secret (the task's execution role may read
  *   the secret and decrypt it);
- * - address: the container gets REDIS_HOST and REDIS_PORT.
+ * - address and user: the container gets REDIS_HOST, REDIS_PORT and REDIS_USER.
  *
  * The consumer builds `CELERY_BROKER_URL` (and CELERY_RESULT_BACKEND) at start: with REDIS_TLS_CA,
- * `rediss://default:${REDIS_PASSWORD}@${REDIS_HOST}:${REDIS_TLS_PORT}/0?ssl_cert_reqs=required&ssl_ca_certs=<file of REDIS_TLS_CA>`,
- * else `redis://...`; the password is URL-safe (letters and digits). docs/consumer-contract.md.
+ * `rediss://${REDIS_USER}:${REDIS_PASSWORD}@${REDIS_HOST}:${REDIS_TLS_PORT}/0?ssl_cert_reqs=required&ssl_ca_certs=<file of REDIS_TLS_CA>&ssl_check_hostname=true`,
+ * else `redis://...`; the password is URL-safe (letters and digits). The same code works for both
+ * engines. docs/consumer-contract.md.
  */
 export function grantRedisConnect(
   endpoint: RedisEndpoint,
@@ -100,6 +115,7 @@ export function grantRedisConnect(
   }
   container.addEnvironment('REDIS_HOST', endpoint.hostName);
   container.addEnvironment('REDIS_PORT', String(endpoint.port));
+  container.addEnvironment('REDIS_USER', endpoint.user);
   // With TLS: its port and the CA to verify Redis with (public; the container writes it to a file
   // for Celery), REDIS_TLS_CA as the project's own functions get it.
   if (endpoint.tlsPort !== undefined) container.addEnvironment('REDIS_TLS_PORT', String(endpoint.tlsPort));

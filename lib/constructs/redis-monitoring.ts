@@ -1,4 +1,4 @@
-import { Annotations, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -7,8 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import {
   BACKUP_METRIC,
@@ -20,6 +19,7 @@ import {
 } from '../../lambda/shared/metric-names';
 import { METRICS_NAMESPACE, STAGE_DIMENSION } from '../../lambda/shared/observability';
 import { MAX_ALARM_WINDOW_HOURS, type ResolvedMonitoringConfig } from '../config/monitoring';
+import { addAlarmTopic, stageAlarmNamePrefix } from './alarm-topic';
 import { FirstDataGate } from './first-data-gate';
 import { ProjectFunction } from './project-function';
 import type { RedisService } from './redis-service';
@@ -115,48 +115,15 @@ export class RedisMonitoring extends Construct {
     super(scope, id);
     this.props = props;
     const { redis, envName, monitoring } = props;
-    const stack = Stack.of(this);
-    this.alarmNamePrefix = `emailclient-redis-${envName}-`;
+    this.alarmNamePrefix = stageAlarmNamePrefix(envName);
 
     // --- Alarm topic -------------------------------------------------------------------------
-    this.topic = new sns.Topic(this, 'AlarmTopic', {
-      displayName: `Redis (${envName}) alarms`,
-      masterKey: redis.kmsKey,
-      enforceSSL: true,
+    this.topic = addAlarmTopic(this, {
+      envName,
+      kmsKey: redis.kmsKey,
+      alarmNamePrefix: this.alarmNamePrefix,
+      ...(props.alarmEmail !== undefined && { alarmEmail: props.alarmEmail }),
     });
-    if (props.alarmEmail === undefined) {
-      Annotations.of(this).addWarningV2(
-        'emailclient:redis-alarms-without-recipient',
-        `No alarmEmail for this stage: its alarms notify nobody until someone subscribes to the topic (output AlarmTopicArn). Set alarmEmail in lib/config/ (a retained stage must set it, or say alarmsNotifyNobody: true).`,
-      );
-    } else {
-      this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
-    }
-    // CloudWatch publishes to an encrypted topic only with these on the key; scoped to this stage's
-    // alarms (aws:SourceArn) of this account (confused deputy).
-    const alarmArns = `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:${this.alarmNamePrefix}*`;
-    const fromOurAlarms = {
-      StringEquals: { 'aws:SourceAccount': stack.account },
-      ArnLike: { 'aws:SourceArn': alarmArns },
-    };
-    redis.kmsKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudWatchAlarmsToNotify',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: fromOurAlarms,
-      }),
-    );
-    this.topic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudWatchAlarmsToPublish',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['sns:Publish'],
-        resources: [this.topic.topicArn],
-        conditions: fromOurAlarms,
-      }),
-    );
 
     // --- Metrics function ------------------------------------------------------------------
     const intervalMinutes = monitoring.metricsIntervalMinutes;

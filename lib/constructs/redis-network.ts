@@ -50,6 +50,8 @@ export class RedisNetwork extends Construct {
   public readonly endpoints: ec2.VpcEndpoint[] = [];
   /** Buckets of `vpc.s3EndpointBuckets`, allowed with the stage's own by allowS3Buckets. */
   private extraS3Buckets: readonly S3BucketArns[] = [];
+  /** Whether this construct makes the VPC's endpoints (a new VPC, or `createEndpoints`). */
+  private readonly createsEndpoints: boolean;
 
   constructor(scope: Construct, id: string, props: RedisNetworkProps) {
     super(scope, id);
@@ -84,6 +86,7 @@ export class RedisNetwork extends Construct {
       createEndpoints = props.vpc.createEndpoints;
     }
 
+    this.createsEndpoints = createEndpoints;
     if (createEndpoints) {
       const s3Endpoint = this.vpc.addGatewayEndpoint('S3Endpoint', {
         service: ec2.GatewayVpcEndpointAwsService.S3,
@@ -135,26 +138,52 @@ export class RedisNetwork extends Construct {
         `HTTPS from ${vpcCidr}`,
       );
       for (const [endpointId, service] of Object.entries(interfaceEndpoints)) {
-        const endpoint = this.vpc.addInterfaceEndpoint(endpointId, {
-          service,
-          subnets: this.subnets,
-          privateDnsEnabled: true,
-          open: false,
-          securityGroups: [this.endpointSecurityGroup],
-        });
-        // Not the default allow-all: callers of this account only (the task's roles, the functions).
-        endpoint.addToPolicy(
-          new iam.PolicyStatement({
-            sid: 'ThisAccountOnly',
-            principals: [new iam.AnyPrincipal()],
-            actions: ['*'],
-            resources: ['*'],
-            conditions: { StringEquals: { 'aws:PrincipalAccount': Stack.of(this).account } },
-          }),
-        );
-        this.endpoints.push(endpoint);
+        this.interfaceEndpoint(endpointId, service, this.endpointSecurityGroup);
       }
     }
+  }
+
+  /**
+   * One more interface endpoint, made like the others (their security group, this account only),
+   * for an AWS API only some stages call: the ElastiCache API of an ElastiCache stage's password
+   * rotation (`ec2.InterfaceVpcEndpointAwsService.ELASTICACHE`). The same id twice gives the same
+   * endpoint. Undefined when this network makes no endpoints (an imported VPC with
+   * `createEndpoints: false`: its owner provides them).
+   */
+  public addInterfaceEndpoint(
+    id: string,
+    service: ec2.InterfaceVpcEndpointAwsService,
+  ): ec2.InterfaceVpcEndpoint | undefined {
+    if (!this.createsEndpoints || this.endpointSecurityGroup === undefined) return undefined;
+    const existing = this.vpc.node.tryFindChild(id);
+    if (existing instanceof ec2.InterfaceVpcEndpoint) return existing;
+    return this.interfaceEndpoint(id, service, this.endpointSecurityGroup);
+  }
+
+  private interfaceEndpoint(
+    id: string,
+    service: ec2.InterfaceVpcEndpointAwsService,
+    securityGroup: ec2.ISecurityGroup,
+  ): ec2.InterfaceVpcEndpoint {
+    const endpoint = this.vpc.addInterfaceEndpoint(id, {
+      service,
+      subnets: this.subnets,
+      privateDnsEnabled: true,
+      open: false,
+      securityGroups: [securityGroup],
+    });
+    // Not the default allow-all: callers of this account only (the task's roles, the functions).
+    endpoint.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ThisAccountOnly',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:PrincipalAccount': Stack.of(this).account } },
+      }),
+    );
+    this.endpoints.push(endpoint);
+    return endpoint;
   }
 
   /**

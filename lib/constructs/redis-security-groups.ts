@@ -29,8 +29,11 @@ export function consumerPort(tls: TlsMode): number {
 export interface RedisSecurityGroupsProps {
   /** The VPC. */
   readonly vpc: ec2.IVpc;
-  /** Security group of the file system's mount targets: admits the Redis task on 2049. */
-  readonly fileSystemSecurityGroup: ec2.ISecurityGroup;
+  /**
+   * Security group of the file system's mount targets: admits the Redis task on 2049. Unset for an
+   * ElastiCache stage, whose nodes have no file system and reach nothing: no egress at all.
+   */
+  readonly fileSystemSecurityGroup?: ec2.ISecurityGroup;
   /** Existing security groups (`sg-...`) admitted on 6379 (stage config). */
   readonly clientSecurityGroupIds: readonly string[];
   /** CIDRs admitted on 6379 (stage config; never 0.0.0.0/0 or ::/0). */
@@ -147,17 +150,20 @@ export class RedisSecurityGroups extends Construct {
       }
     }
 
-    // Redis to its file system and to the AWS APIs (through the VPC endpoints).
-    props.fileSystemSecurityGroup.connections.allowFrom(
-      this.redisSecurityGroup,
-      ec2.Port.tcp(2049),
-      'NFS from Redis',
-    );
-    this.redisSecurityGroup.addEgressRule(
-      ec2.Peer.anyIpv4(),
-      https,
-      'HTTPS to the VPC endpoints (ECR, S3, Logs...)',
-    );
+    // The Redis task to its file system and to the AWS APIs (through the VPC endpoints). ElastiCache
+    // nodes (no file system) initiate nothing: their group keeps no egress rule.
+    if (props.fileSystemSecurityGroup) {
+      props.fileSystemSecurityGroup.connections.allowFrom(
+        this.redisSecurityGroup,
+        ec2.Port.tcp(2049),
+        'NFS from Redis',
+      );
+      this.redisSecurityGroup.addEgressRule(
+        ec2.Peer.anyIpv4(),
+        https,
+        'HTTPS to the VPC endpoints (ECR, S3, Logs...)',
+      );
+    }
     this.functionsSecurityGroup.addEgressRule(
       ec2.Peer.anyIpv4(),
       https,

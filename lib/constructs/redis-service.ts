@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Annotations, Duration, type RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -10,9 +10,10 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct, type IDependable } from 'constructs';
 import { DEFAULT_TLS_MODE, type EvictionPolicy, type TlsMode } from '../config/stage-config';
-import { isEvictingPolicy } from '../config/validate';
+import { warnIfEvicting } from './eviction-warning';
 import { acknowledgeWildcardResource } from './nag';
-import { type GrantConnectOptions, grantRedisConnect, type RedisEndpoint } from './redis-consumer';
+import { APPLICATION_USER } from './redis-connection-contract';
+import { type GrantConnectOptions, grantRedisConnect, type PublishedRedisEndpoint } from './redis-consumer';
 import type { RedisDiscovery } from './redis-discovery';
 import type { RedisSecrets } from './redis-secrets';
 import { consumerPort, REDIS_TLS_PORT, type RedisSecurityGroups, redisPorts } from './redis-security-groups';
@@ -26,7 +27,7 @@ export const REDIS_IMAGE_DIRECTORY = path.join(__dirname, '..', '..', 'docker', 
 export const REDIS_CONTAINER_NAME = 'redis';
 
 /** Id of the warning emitted when the eviction policy can evict Celery's keys. */
-export const EVICTION_WARNING_ID = 'emailclient:redis-evicting-maxmemory-policy';
+export { EVICTION_WARNING_ID } from './eviction-warning';
 
 export interface RedisServiceProps {
   /** Lower-case stage name (`dev`, `staging`, `prod`). */
@@ -104,7 +105,7 @@ const SCRATCH_VOLUMES: ReadonlyArray<readonly [string, string]> = [
  *
  * Later constructs (backup, monitoring, restore) get everything they need from the public fields.
  */
-export class RedisService extends Construct implements RedisEndpoint {
+export class RedisService extends Construct implements PublishedRedisEndpoint {
   /** The VPC. */
   public readonly vpc: ec2.IVpc;
   /** Subnets of the task; the project's functions use the same. */
@@ -142,6 +143,8 @@ export class RedisService extends Construct implements RedisEndpoint {
   /** The Cloud Map service Redis is registered in. */
   public readonly cloudMapService: servicediscovery.IService;
   /** Private DNS name of Redis, `redis.<namespace>`. */
+  /** The application's ACL user, `default` (the container's; what Celery uses). */
+  public readonly user = APPLICATION_USER;
   public readonly hostName: string;
   /** The port of a client following the stage's mode: 6379 until `required`, then 6380 (`consumerPort`). */
   public readonly port: number;
@@ -336,12 +339,7 @@ export class RedisService extends Construct implements RedisEndpoint {
     if (!cloudMapService) throw new Error('RedisService: the Fargate service has no Cloud Map service');
     this.cloudMapService = cloudMapService;
 
-    if (isEvictingPolicy(props.maxmemoryPolicy)) {
-      Annotations.of(this).addWarningV2(
-        EVICTION_WARNING_ID,
-        evictionWarning(props.envName, props.maxmemoryPolicy),
-      );
-    }
+    warnIfEvicting(this, props.envName, props.maxmemoryPolicy, 'size maxmemory');
   }
 
   /**
@@ -377,20 +375,4 @@ export class RedisService extends Construct implements RedisEndpoint {
   public grantConnect(consumer: ecs.BaseService, options: GrantConnectOptions = {}): void {
     grantRedisConnect(this, consumer, options);
   }
-}
-
-function evictionWarning(envName: string, policy: EvictionPolicy): string {
-  const common = `Redis (${envName}) uses maxmemory-policy ${policy} and is also the Celery broker and result backend. `;
-  const risk = policy.startsWith('allkeys-')
-    ? "When maxmemory is reached it can evict ANY key, including Celery's broker keys (kombu's _kombu.binding.* " +
-      'routing keys, queue lists, unacked hashes): tasks are then lost or silently stop being routed. '
-    : 'When maxmemory is reached it evicts keys that have a TTL, such as Celery task results (which can vanish ' +
-      'before they are read); once only keys without TTL remain, writes fail with OOM errors as with noeviction. ';
-  // The stack already alarms on every eviction (the Evictions alarm): what is left is a decision.
-  return (
-    `${common}${risk}Decide for this stage: keep ${policy}${policy === 'allkeys-lru' ? " (the spec's choice)" : ''} ` +
-    'and size maxmemory so that it never evicts, treating the Evictions alarm as a page; or set ' +
-    `maxmemoryPolicy: 'noeviction' in lib/config/${envName}.ts, so that writes fail loudly instead of losing ` +
-    'messages. See docs/configuration.md, "allkeys-lru or noeviction".'
-  );
 }

@@ -1,22 +1,21 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { engineOf } from '../config/engine';
 import { resolveMonitoring } from '../config/monitoring';
 import type { StageConfig } from '../config/stage-config';
 import { DEFAULT_TLS_MODE } from '../config/stage-config';
 import { backupScheduleExpression } from '../config/validate';
+import { RedisSeedBucket } from '../constructs/elasticache/redis-seed-bucket';
 import { RedisBackup } from '../constructs/redis-backup';
 import { RedisConnectionParameters } from '../constructs/redis-connection-parameters';
 import { RedisDiscovery } from '../constructs/redis-discovery';
-import { RedisKey } from '../constructs/redis-key';
 import { RedisMonitoring } from '../constructs/redis-monitoring';
-import { RedisNetwork } from '../constructs/redis-network';
 import { RedisPasswordRotation } from '../constructs/redis-password-rotation';
 import { RedisRestore } from '../constructs/redis-restore';
-import { RedisSecrets } from '../constructs/redis-secrets';
 import { RedisSecurityGroups } from '../constructs/redis-security-groups';
 import { RedisService } from '../constructs/redis-service';
 import { RedisStorage } from '../constructs/redis-storage';
+import { buildStageFoundation } from './stage-foundation';
 
 export interface RedisStackProps extends StackProps {
   /** The stage's validated configuration. */
@@ -45,34 +44,15 @@ export class RedisStack extends Stack {
   public readonly restore: RedisRestore;
   /** The connection facts for consumers in other apps, as SSM parameters (docs/consumer-contract.md). */
   public readonly connectionParameters: RedisConnectionParameters;
+  /** The seed bucket for a switch to ElastiCache, when `engine.seedBucket` is set. */
+  public readonly seeds?: RedisSeedBucket;
   /** Automatic password rotation, in stages that set passwordRotationDays. */
   public readonly passwordRotation?: RedisPasswordRotation;
 
   constructor(scope: Construct, id: string, props: RedisStackProps) {
     super(scope, id, { ...props, terminationProtection: props.config.retainData });
     const { config } = props;
-    const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-    // The config holds a CloudWatch-valid number of days (validated); RetentionDays uses the same numbers.
-    const logRetention = config.logRetentionDays as logs.RetentionDays;
-
-    // The key is kept in EVERY stage: it encrypts the backup bucket, which a stack deletion never
-    // deletes; a destroyed key would make those kept snapshots unreadable forever.
-    const { key } = new RedisKey(this, 'Key', {
-      envName: config.envName,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    const network = new RedisNetwork(this, 'Network', {
-      vpc: config.vpc,
-      kmsKey: key,
-      logRetention,
-      removalPolicy,
-    });
-    const secrets = new RedisSecrets(this, 'Secrets', {
-      envName: config.envName,
-      kmsKey: key,
-      removalPolicy,
-      rotated: config.passwordRotationDays !== undefined,
-    });
+    const { key, network, secrets, removalPolicy, logRetention } = buildStageFoundation(this, config);
     const storage = new RedisStorage(this, 'Storage', {
       vpc: network.vpc,
       subnets: network.subnets,
@@ -133,6 +113,22 @@ export class RedisStack extends Stack {
       removalPolicy,
     });
     network.allowS3Buckets([this.backup.bucket]);
+
+    // Step 1 of a switch to ElastiCache: the bucket ops seed-export copies a verified snapshot to.
+    const engine = engineOf(config);
+    if (engine.kind !== 'fargate') {
+      throw new Error(
+        `${this.node.path}: RedisStack runs the Fargate engine; this stage's engine is ${engine.kind}`,
+      );
+    }
+    if (engine.seedBucket === true) {
+      this.seeds = new RedisSeedBucket(this, 'Seeds', {
+        envName: config.envName,
+        backupBucket: this.backup.bucket,
+        kmsKey: key,
+        accessLogsBucket: this.backup.accessLogsBucket,
+      });
+    }
 
     this.restore = new RedisRestore(this, 'Restore', {
       redis: this.redis,
@@ -223,6 +219,17 @@ export class RedisStack extends Stack {
         RotationFunctionName: {
           value: this.passwordRotation.rotationFunction.function.functionName,
           description: 'Rotates the Redis passwords (docs/runbook/rotate-password.md)',
+        },
+      }),
+      ...(this.seeds && {
+        SeedBucketName: {
+          value: this.seeds.bucket.bucketName,
+          description:
+            'Bucket ops seed-export copies a verified snapshot to, to seed ElastiCache (docs/elasticache.md)',
+        },
+        SeedExportPolicyArn: {
+          value: this.seeds.exportPolicy.managedPolicyArn,
+          description: 'Managed policy an operator needs for ops seed-export',
         },
       }),
       ClusterName: { value: this.redis.cluster.clusterName, description: 'ECS cluster (for ECS Exec)' },

@@ -1,13 +1,23 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { runBackup } from '../../lambda/backup';
 import { listSnapshots, snapshotKey } from '../../lambda/shared/snapshots';
-import { bucketClient } from '../aws/aws-settings';
+import { awsRegion, bucketClient } from '../aws/aws-settings';
+import { refuseBackupStage } from '../aws/stage-engine';
+import { stageStack } from '../aws/stage-stack';
 import { type Options, requireOptions, snapshotPrefix, terminal, UsageError } from '../cli-kit';
 import { TransferProgress } from '../progress';
 import { redisTargetFromUrl } from '../redis-url';
 import { describeS3Error } from './s3-errors';
 
 export async function run(options: Options): Promise<number> {
+  // Not a form of backup: it says what to do instead (an ElastiCache stage: its own snapshots),
+  // before anything touches Redis or S3.
+  if (options.stage !== undefined) {
+    const target = stageStack(String(options.stage));
+    const region = await awsRegion(options, target.region);
+    return refuseBackupStage(new CloudFormationClient({ region }), target);
+  }
   requireOptions(options, { 'redis-url': '<url>', bucket: '<name>' });
   const redis = redisTargetFromUrl(
     String(options.redisUrl),

@@ -142,7 +142,7 @@ export function formatSummary(
   const ops = point(METRIC.OpsPerSecond);
   const uptime = point(METRIC.UptimeSeconds);
   return [
-    `Redis ${info.redis_version ?? '?'} at ${target}${uptime === undefined ? '' : `, up ${formatAge(uptime)}`}`,
+    `${serverName(info)} at ${target}${uptime === undefined ? '' : `, up ${formatAge(uptime)}`}`,
     `  memory:       ${memory}, policy ${info.maxmemory_policy ?? '?'}, fragmentation ${info.mem_fragmentation_ratio ?? '?'}`,
     `  evictions:    ${evictedTotal} since start${perInterval && evictedNow !== undefined ? `, ${evictedNow} in the last interval` : ''}`,
     `  persistence:  ${aof}; ${rdb}`,
@@ -152,6 +152,15 @@ export function formatSummary(
     `  commands:     ${ops === undefined ? '?' : ops.toFixed(1)}/s${hitRate === undefined ? '' : `, hit rate ${hitRate.toFixed(1)}%`}`,
     '',
   ].join('\n');
+}
+
+/**
+ * `Redis 7.0.15`, or `Valkey 8.1.1`: Valkey (ElastiCache's default engine) reports its own version in
+ * `valkey_version` and keeps `redis_version` at the Redis version it is compatible with (7.2.4).
+ */
+export function serverName(info: Readonly<Record<string, string>>): string {
+  if (info.valkey_version !== undefined) return `Valkey ${info.valkey_version}`;
+  return `Redis ${info.redis_version ?? '?'}`;
 }
 
 /** `42 s`, `13 min`, `2 h 13 min`, `3 d 4 h`. */

@@ -13,6 +13,7 @@ import { DEFAULT_SNAPSHOT_PREFIX, listSnapshots, parseSnapshotKey } from '../../
 import { compactTimestamp } from '../../lambda/shared/snapshots/snapshot-key';
 import { RESTORE_OUTCOMES, RESTORE_STEPS } from '../../lib/constructs/redis-restore-steps';
 import { formatBytes, UsageError } from '../cli-kit';
+import { deployedEngine, elastiCacheStageRefusal } from './stage-engine';
 import { readStackOutputs, requireOutput, stageStack } from './stage-stack';
 
 /** How the command talks to the person running it. */
@@ -74,8 +75,9 @@ const OUTCOME_NAMES = new Set<string>(Object.values(RESTORE_OUTCOMES));
 /**
  * `npm run -s ops -- restore --stage <stage> (--snapshot <key> | --latest) [--yes]`: finds the
  * stage's stack outputs (bucket, state machine), checks the snapshot exists, asks for confirmation
- * in prod, starts the restore state machine and follows it step by step until it ends.
- * Returns the exit code: 0 restored, 1 failed or not confirmed (the reason printed).
+ * in prod, starts the restore state machine and follows it step by step until it ends. A stage
+ * that runs on ElastiCache is refused before S3 or Step Functions is called (docs/elasticache.md).
+ * Returns the exit code: 0 restored, 1 failed, not confirmed or an ElastiCache stage (the reason printed).
  */
 export async function restoreOnAws(deps: AwsRestoreDeps, options: AwsRestoreOptions): Promise<number> {
   const { io } = deps;
@@ -87,6 +89,11 @@ export async function restoreOnAws(deps: AwsRestoreDeps, options: AwsRestoreOpti
   const confirm = needsConfirmation(target.envName, options.yes === true, io.interactive);
 
   const outputs = await readStackOutputs(deps.cfn, target.stackName);
+  // An ElastiCache stage has no restore state machine: a restore there is a new group from a snapshot.
+  if (deployedEngine(outputs) === 'elasticache') {
+    io.err(`restore: ${elastiCacheStageRefusal(target.envName)}`);
+    return 1;
+  }
   const bucket = requireOutput(outputs, 'BackupBucketName', target.stackName);
   const stateMachineArn = requireOutput(outputs, 'RestoreStateMachineArn', target.stackName);
 

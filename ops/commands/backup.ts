@@ -8,6 +8,7 @@ export const backupCommand: CommandSpec = {
   summary: 'stream a verified RDB snapshot of a Redis to S3',
   description: [
     'Streams an RDB snapshot of Redis (what `redis-cli --rdb` gets, over the replication protocol) to s3://<bucket>/<prefix>/<folder>/YYYY/MM/DD/<time>.rdb, verifying its CRC64 on the way. The AWS credentials and the bucket are checked before Redis is asked for the dump. Ctrl-C aborts the upload: nothing is left in the bucket. On success, stdout gets one JSON line (key, bytes, crc64, keys).',
+    "A stage that runs on ElastiCache is not backed up with this command (ElastiCache refuses SYNC): its backups are ElastiCache's automatic snapshots, listed by `snapshots --stage <stage>`; `backup --stage <stage>` says so and does nothing.",
   ].join('\n\n'),
   usage: '--redis-url <url> --bucket <name> [options]',
   options: [
@@ -27,6 +28,10 @@ export const backupCommand: CommandSpec = {
       "encrypt the object with this KMS key (default: the bucket's default encryption)",
     ),
     sharedOptions.allowNoChecksum(),
+    new Option(
+      '--stage <stage>',
+      "not a form of backup (the snapshot folder is --folder): on a deployed stage it only says how that stage is backed up; on ElastiCache, by ElastiCache's own snapshots",
+    ),
     sharedOptions.region(),
     sharedOptions.profile(),
   ],
@@ -42,12 +47,12 @@ export const backupCommand: CommandSpec = {
       0,
       `the snapshot is in S3 and verified (its key on stdout, under ${DEFAULT_SNAPSHOT_PREFIX}/ by default)`,
     ],
-    [1, 'the backup failed (the reason on stderr); no object was left behind unless the message says so'],
+    [
+      1,
+      'the backup failed (the reason on stderr); no object was left behind unless the message says so. Also --stage of a stage that runs on ElastiCache: nothing was done',
+    ],
     [2, 'wrong usage, no AWS region'],
     [130, 'interrupted (Ctrl-C): the upload was aborted'],
   ],
   load: () => import('../actions/backup'),
-  renamed: {
-    '--stage': '--folder: the snapshot folder (--stage names a deployed stage in snapshots and restore)',
-  },
 };

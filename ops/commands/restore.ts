@@ -6,7 +6,7 @@ export const restoreCommand: CommandSpec = {
   name: 'restore',
   summary: "restore a stage's Redis on AWS, or a local data directory, from a snapshot",
   description: [
-    "On AWS (--stage): restores the stage's Redis from a snapshot of its backup bucket with the restore state machine: verify, stop Redis, install on EFS, start, check the key count; on a failure the previous data is put back. Shows each step; for prod it asks you to type the stage's name, unless --yes. Needs credentials of the stage's account (see docs/runbook/restore-prod.md).",
+    "On AWS (--stage): restores the stage's Redis from a snapshot of its backup bucket with the restore state machine: verify, stop Redis, install on EFS, start, check the key count; on a failure the previous data is put back. Shows each step; for prod it asks you to type the stage's name, unless --yes. Needs credentials of the stage's account (see docs/runbook/restore-prod.md). A stage that runs on ElastiCache is refused at once: its backups are ElastiCache's own snapshots (snapshots --stage <stage>), and a restore there creates a new replication group from one (docs/elasticache.md).",
     'Locally (--bucket and --data-dir): installs a snapshot into a Redis data directory (Redis must not run on it) so that Redis, started with appendonly yes, loads exactly that snapshot. Checks the directory, its lock and the snapshot before downloading; verifies the whole snapshot before changing anything; the old data moves to <dir>/pre-restore-<time>/.',
   ].join('\n\n'),
   usage:
@@ -41,7 +41,10 @@ export const restoreCommand: CommandSpec = {
   environment: AWS_ENVIRONMENT,
   exitCodes: [
     [0, 'restored (what was installed, and where the old data went, on stdout)'],
-    [1, 'the restore failed or was not confirmed; the message says how Redis and its data were left'],
+    [
+      1,
+      'the restore failed or was not confirmed (the message says how Redis and its data were left), or the stage runs on ElastiCache (nothing was done)',
+    ],
     [2, 'wrong usage, no AWS region'],
     [3, 'AWS form: lost track of the restore, which goes on in AWS (how to follow it is printed)'],
     [130, 'interrupted (Ctrl-C); locally, the directory was left unchanged'],

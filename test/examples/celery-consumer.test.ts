@@ -5,18 +5,27 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import Redis from 'ioredis';
 import { createCeleryApp, NETWORKS } from '../../examples/celery-consumer/bin/app';
 import {
   CELERY_URLS_SCRIPT,
   CeleryWorkerStack,
 } from '../../examples/celery-consumer/lib/celery-worker-stack';
+import { ioredisOptions, tlsFromEnvironment } from '../../lambda/shared/redis-connection';
 import { devConfig } from '../../lib/config';
+import {
+  APPLICATION_ACCESS_STRING,
+  DISABLED_DEFAULT_ACCESS_STRING,
+  ELASTICACHE_APPLICATION_USER,
+  ELASTICACHE_MONITOR_USER,
+  MONITOR_ACCESS_STRING,
+} from '../../lib/constructs/elasticache/access-strings';
 import { connectionParameterPath } from '../../lib/constructs/redis-connection-contract';
 import { freePort } from '../../ops/local/ports';
 import { PASSWORDS, RedisProcess } from '../../ops/local/redis-process';
-import { makeTempDir } from '../../ops/local/temp-dir';
+import { makeTempDir, removeTempDir } from '../../ops/local/temp-dir';
 import { logicalId, type SynthesizedApp, synthesize } from '../lib/synth';
-import { makeCertificates } from '../support/tls';
+import { makeCertificates, type TestCertificates } from '../support/tls';
 
 type Json = Record<string, unknown>;
 
@@ -86,6 +95,84 @@ function container(): Json {
   const [definition] = (taskDefinition?.ContainerDefinitions ?? []) as Json[];
   if (!definition) throw new Error('no container definition');
   return definition;
+}
+
+/** Celery's app module (tasks.py), a caller (call.py) and a connection probe (probe.py) in `dir`. */
+function writeCeleryApp(dir: string): void {
+  writeFileSync(
+    join(dir, 'tasks.py'),
+    "import os\nfrom celery import Celery\napp = Celery('tasks', broker=os.environ['CELERY_BROKER_URL'], backend=os.environ['CELERY_RESULT_BACKEND'])\n@app.task\ndef add(x, y):\n    return x + y\n",
+  );
+  writeFileSync(join(dir, 'call.py'), 'from tasks import add\nprint(add.delay(20, 22).get(timeout=30))\n');
+  // Connects as Celery does, once, without its retries (kombu's wait 2 s between two): the broker
+  // (kombu's channel, which PINGs) and the result backend (redis-py's client), each `ok` or why not.
+  writeFileSync(
+    join(dir, 'probe.py'),
+    [
+      'from tasks import app',
+      'def check(name, connect):',
+      '    try:',
+      '        connect()',
+      "        print(f'{name}: ok')",
+      '    except Exception as error:',
+      "        print(f'{name}: {type(error).__name__}: {error}')",
+      'def broker():',
+      '    with app.connection_for_write() as connection:',
+      '        connection.ensure_connection(max_retries=0)',
+      '        connection.channel()',
+      "check('broker', broker)",
+      "check('backend', lambda: app.backend.client.ping())",
+      '',
+    ].join('\n'),
+  );
+}
+
+/** What ECS gives the container (environment and the REDIS_PASSWORD secret), and Python's path. */
+function consumerEnv(dir: string, redis: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, PYTHONPATH: dir, ...redis };
+}
+
+/** `command`, run by CELERY_URLS_SCRIPT as the container's entry point runs it. */
+const throughScript = (...command: string[]) => ['-c', CELERY_URLS_SCRIPT, 'celery-urls', ...command];
+
+/** A real Celery worker and a caller, both started by the script: the result of add(20, 22). */
+async function roundTrip(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const worker = spawn(
+    'sh',
+    throughScript(
+      '/usr/bin/python3',
+      '-m',
+      'celery',
+      '-A',
+      'tasks',
+      'worker',
+      '--pool',
+      'solo',
+      '--loglevel',
+      'WARNING',
+    ),
+    { cwd: dir, env, stdio: 'ignore' },
+  );
+  try {
+    const { stdout } = await promisify(execFile)('sh', throughScript('/usr/bin/python3', 'call.py'), {
+      cwd: dir,
+      env,
+      timeout: 45_000,
+    });
+    return stdout.trim();
+  } finally {
+    worker.kill('SIGKILL');
+  }
+}
+
+/** probe.py through the script: `broker: ok` / `backend: ok`, or why each failed. */
+async function probe(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const { stdout } = await promisify(execFile)('sh', throughScript('/usr/bin/python3', 'probe.py'), {
+    cwd: dir,
+    env,
+    timeout: 30_000,
+  });
+  return stdout.trim();
 }
 
 describe('the Celery consumer app (another repository)', () => {
@@ -230,7 +317,7 @@ describe('the Celery consumer app (another repository)', () => {
       },
     );
     const url =
-      'rediss://default:Abc123xyz@redis.dev.emailclient.internal:6380/0?ssl_cert_reqs=required&ssl_ca_certs=/tmp/redis-ca.pem';
+      'rediss://default:Abc123xyz@redis.dev.emailclient.internal:6380/0?ssl_cert_reqs=required&ssl_ca_certs=/tmp/redis-ca.pem&ssl_check_hostname=true';
     expect(printed.trim()).toBe(`${url} ${url}`);
     // A missing variable stops the container instead of starting Celery with a broken URL.
     expect(() =>
@@ -261,52 +348,20 @@ describe('the Celery consumer app (another repository)', () => {
         REDIS_RUNTIME_DIR: join(dir, 'tls'),
       },
     });
-    writeFileSync(
-      join(dir, 'tasks.py'),
-      "import os\nfrom celery import Celery\napp = Celery('tasks', broker=os.environ['CELERY_BROKER_URL'], backend=os.environ['CELERY_RESULT_BACKEND'])\n@app.task\ndef add(x, y):\n    return x + y\n",
-    );
-    writeFileSync(join(dir, 'call.py'), 'from tasks import add\nprint(add.delay(20, 22).get(timeout=30))\n');
-    // What ECS gives the container, as the stage publishes it (ca-bundle = the CA's PEM).
-    const env = {
-      PATH: process.env.PATH,
-      PYTHONPATH: dir,
-      REDIS_HOST: 'localhost',
-      REDIS_PORT: String(tlsPort),
-      REDIS_USER: 'default',
-      REDIS_PASSWORD: PASSWORDS.default,
-      REDIS_CA_PEM: certs.pem.ca,
-    };
-    const script = (...command: string[]) => ['-c', CELERY_URLS_SCRIPT, 'celery-urls', ...command];
-    const worker = spawn(
-      'sh',
-      script(
-        '/usr/bin/python3',
-        '-m',
-        'celery',
-        '-A',
-        'tasks',
-        'worker',
-        '--pool',
-        'solo',
-        '--loglevel',
-        'WARNING',
-      ),
-      {
-        cwd: dir,
-        env,
-        stdio: 'ignore',
-      },
-    );
     try {
-      const { stdout } = await promisify(execFile)('sh', script('/usr/bin/python3', 'call.py'), {
-        cwd: dir,
-        env,
-        timeout: 45_000,
+      writeCeleryApp(dir);
+      // What ECS gives the container, as the stage publishes it (ca-bundle = the CA's PEM).
+      const env = consumerEnv(dir, {
+        REDIS_HOST: 'localhost',
+        REDIS_PORT: String(tlsPort),
+        REDIS_USER: 'default',
+        REDIS_PASSWORD: PASSWORDS.default,
+        REDIS_CA_PEM: certs.pem.ca,
       });
-      expect(stdout.trim()).toBe('42');
+      expect(await roundTrip(dir, env)).toBe('42');
     } finally {
-      worker.kill('SIGKILL');
       await redis.cleanup();
+      removeTempDir(dir);
     }
   }, 90_000);
 
@@ -319,4 +374,117 @@ describe('the Celery consumer app (another repository)', () => {
       { 'Fn::Equals': [ref('vpc-id'), NETWORKS.dev?.vpcId] },
     ]);
   });
+});
+
+// A Celery team changes NOTHING when its stage moves to ElastiCache: the same script, with what the
+// stage then publishes (its host name, TLS port, CA bundle and the user `app`), against a real
+// TLS-only redis-server holding ElastiCache's user group: default switched off, app, monitor.
+describe('the same consumer on an ElastiCache stage: TLS only, user app, default switched off', () => {
+  /** Letters and digits: the alphabet of the stage's generated passwords (no URL escaping). */
+  const PASSWORD = {
+    app: 'ElastiCacheApp0123456789abcdefXYZ',
+    monitor: 'ElastiCacheMonitor0123456789abcdef',
+    default: 'ElastiCacheDefault0123456789abcdef',
+  };
+  let dir: string;
+  let certs: TestCertificates;
+  let tlsPort: number;
+  let redis: RedisProcess | undefined;
+
+  /** `ACL SETUSER <name> <access string> >password`, as ElastiCache applies a user. */
+  const setUser = (client: Redis, name: string, accessString: string, password: string) =>
+    client.call('ACL', 'SETUSER', name, ...accessString.split(/\s+/), `>${password}`);
+
+  beforeAll(async () => {
+    dir = makeTempDir('consumer-elasticache');
+    certs = makeCertificates(dir);
+    tlsPort = await freePort();
+    redis = await RedisProcess.start({
+      env: {
+        REDIS_TLS: 'required',
+        REDIS_TLS_PORT: String(tlsPort),
+        REDIS_TLS_CERT: certs.pem.cert,
+        REDIS_TLS_KEY: certs.pem.key,
+        REDIS_TLS_CA: certs.pem.ca,
+        REDIS_RUNTIME_DIR: join(dir, 'runtime'),
+      },
+      // 127.0.0.2 too: an address the certificate does not name.
+      extraArgs: ['--bind', '127.0.0.1 127.0.0.2'],
+    });
+    const tls = { ca: certs.pem.ca, servername: 'localhost' };
+    const admin = redis.client('default', { port: tlsPort, tls });
+    await admin.call('ACL', 'DELUSER', 'monitor', 'backup', 'healthcheck', 'operator');
+    await setUser(admin, ELASTICACHE_APPLICATION_USER, APPLICATION_ACCESS_STRING, PASSWORD.app);
+    await setUser(admin, ELASTICACHE_MONITOR_USER, MONITOR_ACCESS_STRING, PASSWORD.monitor);
+    const app = new Redis(
+      ioredisOptions({
+        host: 'localhost',
+        port: tlsPort,
+        username: ELASTICACHE_APPLICATION_USER,
+        password: PASSWORD.app,
+        tls: tlsFromEnvironment('localhost', { REDIS_TLS_CA: certs.pem.ca }),
+      }),
+    );
+    try {
+      await app.connect();
+      await app.call('ACL', 'SETUSER', 'default', 'reset');
+      await setUser(app, 'default', DISABLED_DEFAULT_ACCESS_STRING, PASSWORD.default);
+      expect(await app.call('ACL', 'USERS')).toEqual(['app', 'default', 'monitor']);
+    } finally {
+      app.disconnect();
+    }
+    writeCeleryApp(dir);
+  }, 30_000);
+  afterAll(async () => {
+    await redis?.cleanup();
+    if (dir) removeTempDir(dir);
+  });
+
+  /** What ECS gives the worker on the ElastiCache stage, with `overrides`. */
+  const stageEnv = (overrides: Record<string, string> = {}) =>
+    consumerEnv(dir, {
+      REDIS_HOST: 'localhost',
+      REDIS_PORT: String(tlsPort),
+      REDIS_USER: ELASTICACHE_APPLICATION_USER,
+      REDIS_PASSWORD: PASSWORD.app,
+      REDIS_CA_PEM: certs.pem.ca,
+      ...overrides,
+    });
+
+  it('the unchanged script with REDIS_USER=app: a real worker and caller round-trip a task', async () => {
+    expect(await roundTrip(dir, stageEnv())).toBe('42');
+  }, 90_000);
+
+  it('the settings are really used: another CA, user default or no user at all are refused', async () => {
+    expect(await probe(dir, stageEnv())).toBe('broker: ok\nbackend: ok');
+    const other = makeCertificates(dir, 'other');
+    const refusals = {
+      'another CA': await probe(dir, stageEnv({ REDIS_CA_PEM: other.pem.ca })),
+      'default, app password': await probe(dir, stageEnv({ REDIS_USER: 'default' })),
+      'default, its own password': await probe(
+        dir,
+        stageEnv({ REDIS_USER: 'default', REDIS_PASSWORD: PASSWORD.default }),
+      ),
+      // The container's URL form (`rediss://:PASSWORD@...`): AUTH <password> is AUTH as default.
+      'no user': await probe(dir, stageEnv({ REDIS_USER: '' })),
+    };
+    const certificate = /^broker: .*CERTIFICATE_VERIFY_FAILED.*\nbackend: .*CERTIFICATE_VERIFY_FAILED/;
+    const disabled =
+      /^broker: .*invalid username-password pair or user is disabled.*\nbackend: .*invalid username-password pair or user is disabled/;
+    expect(refusals).toEqual({
+      'another CA': expect.stringMatching(certificate),
+      'default, app password': expect.stringMatching(disabled),
+      'default, its own password': expect.stringMatching(disabled),
+      'no user': expect.stringMatching(disabled),
+    });
+  }, 60_000);
+
+  // Celery 5.2 / kombu 5.2 / redis-py 4.3 verify only the chain with ssl_cert_reqs=required (redis-py's
+  // ssl_check_hostname defaults to False); the script's URLs say ssl_check_hostname=true, which both
+  // kombu and the result backend honour. On ElastiCache the bundle is Amazon's public roots, which
+  // sign every ElastiCache endpoint: without the host name check any of them would do.
+  it('the host name is verified too: an address the certificate does not name is refused', async () => {
+    const answer = await probe(dir, stageEnv({ REDIS_HOST: '127.0.0.2' }));
+    expect(answer).toMatch(/^broker: .*CERTIFICATE_VERIFY_FAILED.*\nbackend: .*CERTIFICATE_VERIFY_FAILED/);
+  }, 60_000);
 });

@@ -89,12 +89,12 @@ export function synthesize(options: SynthOptions = {}): SynthesizedApp {
       outdir,
       printed: printed.join('\n'),
       stage,
-      template: (name) => Template.fromStack(stage(name).redisStack),
+      template: (name) => Template.fromStack(stage(name).stack),
       warnings: (name) => {
         const redisStage = stage(name);
         return redisStage
           .synth()
-          .getStackArtifact(redisStage.redisStack.artifactId)
+          .getStackArtifact(redisStage.stack.artifactId)
           .messages.filter((message) => message.level === 'warning')
           .map((message) => `${message.id}: ${String(message.entry.data)}`);
       },

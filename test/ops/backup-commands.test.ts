@@ -315,7 +315,8 @@ describe('ops backup, snapshots, verify', () => {
     [['snapshots'], /missing --stage <stage> .* or --bucket <name>/],
     [['verify'], /missing required argument 'file\.rdb'/],
     [['frobnicate'], /unknown command 'frobnicate'/],
-    [['backup', '--stage', 'dev'], /unknown option '--stage' \(--stage is now --folder: the snapshot folder/],
+    // backup --stage only says how a deployed stage is backed up (snapshots-elasticache.test.ts).
+    [['backup', '--stage', 'moon'], /unknown stage 'moon': one of dev, staging, prod/],
     [['restore', '--key', 'k'], /unknown option '--key' \(--key is now --snapshot\)/],
     [
       ['metrics', '--redis-url', 'redis://h', '--emf-stage', 'dev'],

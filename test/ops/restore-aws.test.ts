@@ -358,6 +358,26 @@ describe('restore --stage (AWS form)', () => {
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
+  it.each([
+    [
+      'Engine = elasticache',
+      { Engine: 'elasticache', ReplicationGroupId: 'prod-redis-1a2b', BackupBucketName: BUCKET },
+    ],
+    ['a ReplicationGroupId output', { ReplicationGroupId: 'prod-redis-1a2b', BackupBucketName: BUCKET }],
+  ])('refuses a stage on ElastiCache (%s) in one line, before S3 and Step Functions', async (_, outputs) => {
+    deployedStack('Prod-Redis', outputs as never);
+    const { io, out, err, questions } = recordingIo({ interactive: true, answer: 'prod' });
+    const code = await restoreOnAws(deps(io), { stage: 'prod', latest: true });
+    expect(code).toBe(1);
+    expect(err).toEqual([
+      "restore: stage prod runs on ElastiCache: its backups are ElastiCache's automatic snapshots (npm run -s ops -- snapshots --stage prod), and a restore creates a new replication group from one (docs/elasticache.md); nothing was done",
+    ]);
+    expect(out).toEqual([]);
+    expect(questions).toEqual([]);
+    expect(s3.calls()).toHaveLength(0);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
   it('says to deploy when the stack has no restore state machine yet', async () => {
     deployedStack('Prod-Redis', { BackupBucketName: BUCKET } as never);
     const { io } = recordingIo();

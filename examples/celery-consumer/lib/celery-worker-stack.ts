@@ -33,9 +33,11 @@ export const REDIS_CA_FILE = '/tmp/redis-ca.pem';
 
 // Shell variables without braces: CloudFormation's template validation reads `${NAME}` outside an
 // Fn::Sub as a mistake (E1029). `:`, `@` and `/` end a variable name in sh all the same.
-// TLS with the server verified against the stage's CA (ssl_cert_reqs=required), as kombu and the
-// redis result backend both read these query parameters.
-const REDIS_URL = `rediss://$REDIS_USER:$REDIS_PASSWORD@$REDIS_HOST:$REDIS_PORT/0?ssl_cert_reqs=required&ssl_ca_certs=${REDIS_CA_FILE}`;
+// TLS with the server verified against the stage's CA bundle (ssl_cert_reqs=required) AND its host
+// name (ssl_check_hostname=true: redis-py checks only the chain by default, and on an ElastiCache
+// stage the bundle is Amazon's public roots, which sign every ElastiCache endpoint of every
+// account). kombu and the redis result backend both read these query parameters.
+const REDIS_URL = `rediss://$REDIS_USER:$REDIS_PASSWORD@$REDIS_HOST:$REDIS_PORT/0?ssl_cert_reqs=required&ssl_ca_certs=${REDIS_CA_FILE}&ssl_check_hostname=true`;
 
 /**
  * Builds the Celery URLs when the container starts, from REDIS_USER/HOST/PORT and REDIS_CA_PEM

@@ -24,7 +24,9 @@ describe('stage configuration refuses fields it does not know', () => {
     expect(message).toContain(
       "Stage 'Dev', field 'alarmEmial': unknown field, so it would be ignored. Did you mean 'alarmEmail'?",
     );
-    expect(message).toMatch(/Allowed here: stageName, envName, .*dnsNamespace, tls, passwordRotationDays\./);
+    expect(message).toMatch(
+      /Allowed here: stageName, envName, .*dnsNamespace, tls, passwordRotationDays, engine\./,
+    );
   });
 
   it('checks nested sections too: monitoring and vpc', () => {

@@ -172,6 +172,7 @@ describe('grantRedisConnect from the outputs (a consumer in another CDK app)', (
           {
             hostName: 'redis.dev.emailclient.internal',
             port: 6379,
+            user: 'default',
             clientSecurityGroup: ec2.SecurityGroup.fromSecurityGroupId(
               stack,
               'RedisClients',

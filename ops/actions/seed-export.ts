@@ -1,0 +1,504 @@
+import type { Readable } from 'node:stream';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import {
+  CopyObjectCommand,
+  GetObjectAclCommand,
+  type GetObjectAclCommandOutput,
+  GetObjectCommand,
+  HeadObjectCommand,
+  type HeadObjectCommandOutput,
+  PutObjectAclCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { type RdbVerification, RdbVerificationError, RdbVerifier } from '../../lambda/shared/rdb';
+import { createS3Client } from '../../lambda/shared/s3-client';
+import { listSnapshots, parseSnapshotKey } from '../../lambda/shared/snapshots';
+import { awsRegion, bucketClient } from '../aws/aws-settings';
+import { readStackOutputs, requireOutput, stageStack } from '../aws/stage-stack';
+import {
+  formatBytes,
+  givenFlags,
+  NO_CREDENTIALS,
+  type Options,
+  placeFlags,
+  requireOptions,
+  snapshotPrefix,
+  terminal,
+  UsageError,
+} from '../cli-kit';
+import { TransferProgress } from '../progress';
+import { describeS3Error } from './s3-errors';
+
+/**
+ * ElastiCache's canonical user id (AWS docs, "Seeding a new cluster with an externally created
+ * backup"): outside opt-in regions it reads a seed through an object ACL grant to this id.
+ */
+export const ELASTICACHE_CANONICAL_ID = '540804c33a284a299d2547575ce1010f2312ef3da9b3a053c8bc45bf233e4353';
+
+/** CopyObject copies at most 5 GiB in one request (larger needs UploadPartCopy). */
+export const COPY_OBJECT_LIMIT_BYTES = 5 * 1024 ** 3;
+
+/** Where seeds go in the seed bucket: `seeds/<stage>/<YYYYMMDDTHHMMSSZ>.rdb`. */
+export const SEED_PREFIX = 'seeds';
+
+/** What ElastiCache requires of the seed's encryption: SSE-S3, not KMS. */
+const SSE_S3 = 'AES256';
+
+/** The bucket form's own flags, refused with --stage. */
+const BUCKET_FORM_FLAGS = ['bucket', 'seed-bucket', 'endpoint-url', 'folder', 'prefix'];
+
+/** The stage form's pointer to the policy that grants what this command needs. */
+const POLICY_HINT = "the stage stack's output SeedExportPolicyArn is a managed policy with exactly that";
+
+/** Where the snapshot comes from and where its seed goes. */
+interface SeedPlace {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly seedBucket: string;
+  readonly key: string;
+  /** The seed's folder: the stage's name, or the snapshot's folder in the bucket form. */
+  readonly seedFolder: string;
+  /** `lib/config/<stage>.ts`, for the next step. */
+  readonly configFile: string;
+  /** How to name the same source again in a hint (`--stage prod`, `--bucket b --endpoint-url u`). */
+  readonly place: string;
+  /** An S3-compatible endpoint (an emulator), where ACLs and SSE may be unimplemented. */
+  readonly endpointUrl?: string;
+}
+
+export async function run(options: Options): Promise<number> {
+  checkUsage(options);
+  const place = options.stage !== undefined ? await stagePlace(options) : await bucketPlace(options);
+  const seedKey = seedKeyOf(place.key, place.seedFolder);
+  const seed = await exportSeed(place, seedKey);
+
+  process.stdout.write(
+    [
+      `seed ready: s3://${place.seedBucket}/${seedKey}`,
+      `  from:        s3://${place.bucket}/${place.key}${seed.versionId === undefined ? '' : ` (version ${seed.versionId})`}, ETag ${seed.etag}`,
+      `  verified:    RDB format ${seed.verification.rdbVersion}, ${seed.verification.bytes} bytes (${formatBytes(seed.verification.bytes)}), CRC64 ${seed.verification.crc64} verified`,
+      `  encryption:  ${seed.encryption}`,
+      `  access:      ${seed.access}`,
+      '',
+      `Next: create the stage's ElastiCache group from it. In ${place.configFile}, the stage's engine gets:`,
+      `  seed: '${seedKey}',`,
+      'then deploy the stage: docs/elasticache.md, "Switch a stage".',
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}
+
+/** Usage mistakes, all before anything is called. */
+function checkUsage(options: Options): void {
+  const noForm = options.stage === undefined && options.bucket === undefined;
+  if (options.snapshot === undefined && options.latest !== true) {
+    throw new UsageError(
+      noForm
+        ? "missing --stage <stage> (a stage's buckets on AWS) or --bucket <name> and --seed-bucket <name>, and --snapshot <key> or --latest"
+        : 'missing --snapshot <key> or --latest',
+    );
+  }
+  if (options.snapshot !== undefined && options.latest === true) {
+    throw new UsageError('give --snapshot <key> or --latest, not both');
+  }
+  if (options.stage !== undefined) {
+    const other = givenFlags(options, BUCKET_FORM_FLAGS);
+    if (other.length > 0) {
+      throw new UsageError(
+        `--stage uses the stage's backup and seed buckets on AWS; ${other.join(', ')} apply only to the bucket form (--bucket, --seed-bucket): use one form`,
+      );
+    }
+    stageStack(String(options.stage)); // an unknown stage is a usage error
+  } else {
+    if (noForm) {
+      throw new UsageError(
+        "missing --stage <stage> (a stage's buckets on AWS), or --bucket <name> and --seed-bucket <name>",
+      );
+    }
+    requireOptions(options, { bucket: '<name>', 'seed-bucket': '<name>' });
+    if (options.latest === true && options.folder === undefined) {
+      throw new UsageError(
+        `--latest needs --folder <name> with --bucket: the folder to take the newest snapshot from (e.g. dev, manual); list them with: npm run -s ops -- snapshots ${placeFlags(options)}`,
+      );
+    }
+  }
+  if (options.snapshot !== undefined) seedFolderOf(String(options.snapshot));
+}
+
+/** `--stage`: the buckets from the stage's stack outputs. */
+async function stagePlace(options: Options): Promise<SeedPlace> {
+  const target = stageStack(String(options.stage));
+  const region = await awsRegion(options, target.region);
+  const outputs = await readStackOutputs(new CloudFormationClient({ region }), target.stackName);
+  const bucket = requireOutput(outputs, 'BackupBucketName', target.stackName);
+  const configFile = `lib/config/${target.envName}.ts`;
+  const seedBucket = outputs.SeedBucketName;
+  if (seedBucket === undefined || seedBucket === '') {
+    throw new Error(
+      `stack ${target.stackName} has no output SeedBucketName: the stage has no seed bucket yet. Set engine: { kind: 'fargate', seedBucket: true } in ${configFile} and deploy the stage first (docs/elasticache.md, "Switch a stage")`,
+    );
+  }
+  const s3 = createS3Client({ region });
+  const place = `--stage ${target.envName}`;
+  const key =
+    options.snapshot !== undefined
+      ? String(options.snapshot)
+      : await newestKey(s3, bucket, snapshotPrefix(options), target.envName, place);
+  return { s3, bucket, seedBucket, key, seedFolder: target.envName, configFile, place };
+}
+
+/** `--bucket` and `--seed-bucket`: AWS S3, or the `--endpoint-url` emulator. */
+async function bucketPlace(options: Options): Promise<SeedPlace> {
+  const bucket = String(options.bucket);
+  const s3 = await bucketClient(options);
+  const place = placeFlags(options);
+  const key =
+    options.snapshot !== undefined
+      ? String(options.snapshot)
+      : await newestKey(s3, bucket, snapshotPrefix(options), String(options.folder), place);
+  return {
+    s3,
+    bucket,
+    seedBucket: String(options.seedBucket),
+    key,
+    seedFolder: seedFolderOf(key),
+    configFile: 'lib/config/<stage>.ts',
+    place,
+    ...(options.endpointUrl !== undefined && { endpointUrl: String(options.endpointUrl) }),
+  };
+}
+
+/** The folder of a snapshot key (`snapshots/dev/2026/...` -> `dev`), or a usage error. */
+function seedFolderOf(key: string): string {
+  const parsed = parseSnapshotKey(key);
+  if (parsed === undefined) {
+    throw new UsageError(
+      `--snapshot ${key} is not a snapshot key: expected <prefix>/<folder>/YYYY/MM/DD/<YYYYMMDDTHHMMSSZ>.rdb, as npm run -s ops -- snapshots lists them`,
+    );
+  }
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(parsed.stage)) {
+    throw new UsageError(
+      `--snapshot ${key}: its folder ${JSON.stringify(parsed.stage)} cannot name a seed (letters, digits, '-', '_' or '.')`,
+    );
+  }
+  return parsed.stage;
+}
+
+/** `seeds/<folder>/<YYYYMMDDTHHMMSSZ>.rdb`: the snapshot's own file name. */
+export function seedKeyOf(snapshotKey: string, folder: string): string {
+  return `${SEED_PREFIX}/${folder}/${snapshotKey.slice(snapshotKey.lastIndexOf('/') + 1)}`;
+}
+
+async function newestKey(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  folder: string,
+  place: string,
+): Promise<string> {
+  const [newest] = await listSnapshots({
+    s3,
+    bucket,
+    prefix,
+    stage: folder,
+    limit: 1,
+    withMetadata: false,
+  }).catch((error: unknown) => {
+    throw new Error(
+      denied(error)
+        ? `listing s3://${bucket}/${prefix}/${folder}/ was denied: --latest needs s3:ListBucket on the bucket; or give --snapshot <key>`
+        : describeS3Error(error, { bucket }),
+      { cause: error },
+    );
+  });
+  if (newest === undefined) {
+    throw new Error(
+      `no snapshot in s3://${bucket}/${prefix}/${folder}/: list the snapshots with npm run -s ops -- snapshots ${place}`,
+    );
+  }
+  terminal.say(`seed-export: the newest snapshot of ${folder}/ is ${newest.key}`);
+  return newest.key;
+}
+
+interface ExportedSeed {
+  readonly verification: RdbVerification;
+  readonly etag: string;
+  readonly versionId?: string;
+  /** What the seed's encryption was found to be, in words. */
+  readonly encryption: string;
+  /** Who may read the seed, in words. */
+  readonly access: string;
+}
+
+/**
+ * Verifies the snapshot (the whole object, through the RDB verifier), copies exactly that version
+ * to the seed key with SSE-S3, grants ElastiCache read access, and checks the result. Nothing is
+ * written before the snapshot verified.
+ */
+async function exportSeed(place: SeedPlace, seedKey: string): Promise<ExportedSeed> {
+  const { s3, bucket, key, seedBucket } = place;
+  const source = `s3://${bucket}/${key}`;
+  const seed = `s3://${seedBucket}/${seedKey}`;
+
+  // 1. The version to export: its size, ETag and (versioned bucket) version id.
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch((error: unknown) => {
+    throw new Error(
+      denied(error)
+        ? `reading ${source} was denied: these credentials need s3:GetObject (and s3:GetObjectVersion) on the backup bucket's snapshots and kms:Decrypt on its key; ${POLICY_HINT}`
+        : describeS3Error(error, { bucket, key, place: place.place }),
+      { cause: error },
+    );
+  });
+  const size = head.ContentLength ?? 0;
+  const etag = head.ETag;
+  if (etag === undefined)
+    throw new Error(`${source}: S3 returned no ETag, so the copy cannot be pinned to it`);
+  const versionId = head.VersionId === undefined || head.VersionId === 'null' ? undefined : head.VersionId;
+  if (size > COPY_OBJECT_LIMIT_BYTES) {
+    throw new Error(
+      `${source} is ${formatBytes(size)}: seed-export copies with CopyObject, which takes at most 5 GiB (this project's Redis holds 512 MB); nothing was written to ${seed}`,
+    );
+  }
+
+  // 2. The whole object through the verifier, pinned to that version.
+  terminal.say(`seed-export: verifying ${source} (${formatBytes(size)})`);
+  const verification = await verifyObject(place, { etag, versionId, size });
+
+  // 3. The verified version, copied server-side, SSE-S3.
+  terminal.say(`seed-export: copying the verified version to ${seed} (SSE-S3)`);
+  try {
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: seedBucket,
+        Key: seedKey,
+        CopySource: copySource(bucket, key, versionId),
+        CopySourceIfMatch: etag,
+        ServerSideEncryption: SSE_S3,
+        MetadataDirective: 'COPY',
+        // The snapshot's tags are not copied: copying them would need s3:GetObjectTagging and
+        // s3:PutObjectTagging, and ElastiCache does not read them.
+        TaggingDirective: 'REPLACE',
+      }),
+    );
+  } catch (error) {
+    throw new Error(describeCopyError(error, source, seed, seedBucket, etag), { cause: error });
+  }
+
+  // 4. ElastiCache's read grant, the owner keeping full control.
+  const access = await grantElastiCache(place, seedKey);
+
+  // 5. What ElastiCache will find: the same size, SSE-S3.
+  const encryption = await checkSeed(place, seedKey, size);
+  return { verification, etag, ...(versionId !== undefined && { versionId }), encryption, access };
+}
+
+/** Streams the object (that ETag and version) through the RDB verifier, discarding the bytes. */
+async function verifyObject(
+  place: SeedPlace,
+  pin: { etag: string; versionId: string | undefined; size: number },
+): Promise<RdbVerification> {
+  const { s3, bucket, key } = place;
+  const source = `s3://${bucket}/${key}`;
+  const nothing = `nothing was written to s3://${place.seedBucket}`;
+  const object = await s3
+    .send(
+      new GetObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        IfMatch: pin.etag,
+        ...(pin.versionId !== undefined && { VersionId: pin.versionId }),
+      }),
+    )
+    .catch((error: unknown) => {
+      throw new Error(
+        preconditionFailed(error)
+          ? `${source} changed while seed-export read it: run it again; ${nothing}`
+          : describeS3Error(error, { bucket, key, place: place.place }),
+        { cause: error },
+      );
+    });
+  const progress = new TransferProgress('seed-export: verify', { bytes: pin.size });
+  const verifier = new RdbVerifier();
+  const discard = new Writable({
+    write(_chunk, _encoding, callback) {
+      callback();
+    },
+  });
+  try {
+    await pipeline(object.Body as Readable, progress.counter(), verifier, discard);
+  } catch (error) {
+    terminal.clearProgress();
+    if (error instanceof RdbVerificationError) {
+      throw new Error(
+        `${source} is not a valid RDB snapshot: ${error.message}; ${nothing}. Pick another snapshot: npm run -s ops -- snapshots ${place.place}`,
+        { cause: error },
+      );
+    }
+    throw new Error(`reading ${source} failed: ${(error as Error).message}; ${nothing}`, { cause: error });
+  }
+  const result = verifier.result;
+  if (result === undefined) throw new Error(`${source}: verification did not complete; ${nothing}`);
+  terminal.say(
+    `seed-export: read ${progress.finish()}; verified: RDB format ${result.rdbVersion}, CRC64 ${result.crc64} ${result.checksum}`,
+  );
+  if (result.bytes !== pin.size) {
+    throw new Error(
+      `${source}: read ${result.bytes} bytes, but S3 announced ${pin.size}: run seed-export again; ${nothing}`,
+    );
+  }
+  return result;
+}
+
+/** `bucket/key[?versionId=...]`, URL-encoded as CopyObject expects it. */
+export function copySource(bucket: string, key: string, versionId: string | undefined): string {
+  const path = `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  return versionId === undefined ? path : `${path}?versionId=${encodeURIComponent(versionId)}`;
+}
+
+/**
+ * Owner FULL_CONTROL, ElastiCache READ and READ_ACP ("Open/Download and View permissions"),
+ * then read back. Returns the access in words.
+ */
+async function grantElastiCache(place: SeedPlace, seedKey: string): Promise<string> {
+  const { s3, seedBucket } = place;
+  const seed = `s3://${seedBucket}/${seedKey}`;
+  const fix = `the seed ${seed} is NOT readable by ElastiCache yet: fix that and run seed-export again (it overwrites the seed)`;
+  const aclError = (error: unknown, action: string) =>
+    new Error(
+      denied(error)
+        ? `${action} on ${seed} was denied: these credentials need s3:${action} on the seed bucket's seeds/ prefix (${POLICY_HINT}); ${fix}`
+        : `${action} on ${seed} failed: ${describeS3Error(error, { bucket: seedBucket, key: seedKey })}; ${fix}`,
+      { cause: error },
+    );
+  let before: GetObjectAclCommandOutput;
+  try {
+    before = await s3.send(new GetObjectAclCommand({ Bucket: seedBucket, Key: seedKey }));
+  } catch (error) {
+    throw aclError(error, 'GetObjectAcl');
+  }
+  const owner = before.Owner?.ID;
+  if (owner === undefined) throw new Error(`GetObjectAcl on ${seed} named no owner; ${fix}`);
+  try {
+    await s3.send(
+      new PutObjectAclCommand({
+        Bucket: seedBucket,
+        Key: seedKey,
+        AccessControlPolicy: {
+          Owner: { ID: owner },
+          Grants: [
+            { Grantee: { Type: 'CanonicalUser', ID: owner }, Permission: 'FULL_CONTROL' },
+            { Grantee: { Type: 'CanonicalUser', ID: ELASTICACHE_CANONICAL_ID }, Permission: 'READ' },
+            { Grantee: { Type: 'CanonicalUser', ID: ELASTICACHE_CANONICAL_ID }, Permission: 'READ_ACP' },
+          ],
+        },
+      }),
+    );
+  } catch (error) {
+    if (place.endpointUrl !== undefined && errorName(error) === 'NotImplemented') {
+      terminal.say(
+        `seed-export: warning: ${place.endpointUrl} does not implement object ACLs: the seed has no grant for ElastiCache (AWS S3 has them; fine for a local rehearsal)`,
+      );
+      return 'not granted: the endpoint does not implement object ACLs';
+    }
+    throw aclError(error, 'PutObjectAcl');
+  }
+  let after: GetObjectAclCommandOutput;
+  try {
+    after = await s3.send(new GetObjectAclCommand({ Bucket: seedBucket, Key: seedKey }));
+  } catch (error) {
+    throw aclError(error, 'GetObjectAcl');
+  }
+  const has = (id: string, permission: string) =>
+    (after.Grants ?? []).some((grant) => grant.Grantee?.ID === id && grant.Permission === permission);
+  const missing = [
+    ...(has(owner, 'FULL_CONTROL') ? [] : ['owner FULL_CONTROL']),
+    ...(has(ELASTICACHE_CANONICAL_ID, 'READ') ? [] : ['ElastiCache READ']),
+    ...(has(ELASTICACHE_CANONICAL_ID, 'READ_ACP') ? [] : ['ElastiCache READ_ACP']),
+  ];
+  if (missing.length > 0) {
+    throw new Error(`the ACL of ${seed} lacks ${missing.join(', ')} after PutObjectAcl; ${fix}`);
+  }
+  return `ElastiCache (canonical id ${ELASTICACHE_CANONICAL_ID}) READ and READ_ACP; owner FULL_CONTROL`;
+}
+
+/** HeadObject of the seed: the source's size, SSE-S3. Returns the encryption in words. */
+async function checkSeed(place: SeedPlace, seedKey: string, size: number): Promise<string> {
+  const { s3, seedBucket } = place;
+  const seed = `s3://${seedBucket}/${seedKey}`;
+  const fix = 'do not use it; run seed-export again (it overwrites the seed)';
+  let head: HeadObjectCommandOutput;
+  try {
+    head = await s3.send(new HeadObjectCommand({ Bucket: seedBucket, Key: seedKey }));
+  } catch (error) {
+    throw new Error(
+      denied(error)
+        ? `reading the seed ${seed} back was denied: these credentials need s3:GetObject on the seed bucket's seeds/ prefix (${POLICY_HINT})`
+        : `reading the seed ${seed} back failed: ${describeS3Error(error, { bucket: seedBucket, key: seedKey })}`,
+      { cause: error },
+    );
+  }
+  if (head.ContentLength !== size) {
+    throw new Error(`the seed ${seed} has ${head.ContentLength ?? '?'} bytes, the snapshot ${size}: ${fix}`);
+  }
+  const sse = head.ServerSideEncryption;
+  if (sse === undefined && place.endpointUrl !== undefined) {
+    terminal.say(
+      `seed-export: warning: ${place.endpointUrl} does not report server-side encryption: AES256 was asked for but is not confirmed (AWS S3 reports it)`,
+    );
+    return 'SSE-S3 (AES256) asked for; the endpoint does not report encryption';
+  }
+  if (sse !== SSE_S3) {
+    throw new Error(
+      `the seed ${seed} is encrypted with ${sse ?? 'nothing reported'}, not SSE-S3 (AES256), which ElastiCache requires: ${fix}`,
+    );
+  }
+  return 'SSE-S3 (AES256)';
+}
+
+function describeCopyError(
+  error: unknown,
+  source: string,
+  seed: string,
+  seedBucket: string,
+  etag: string,
+): string {
+  if (preconditionFailed(error)) {
+    return `${source} changed after it was verified (it is no longer ETag ${etag}): nothing was copied; run seed-export again`;
+  }
+  if (denied(error)) {
+    return `copying ${source} to ${seed} was denied: these credentials need s3:GetObject (and s3:GetObjectVersion) on the snapshot, kms:Decrypt on the backup bucket's key, and s3:PutObject on the seed bucket's seeds/ prefix; ${POLICY_HINT}`;
+  }
+  const name = errorName(error);
+  if (name === 'NoSuchBucket') {
+    return `the seed bucket ${seedBucket} does not exist (or not in this region): check --seed-bucket, or the stage's SeedBucketName`;
+  }
+  const [bucket = '', ...key] = seed.replace(/^s3:\/\//, '').split('/');
+  return `copying ${source} to ${seed} failed: ${describeS3Error(error, { bucket, key: key.join('/') })}`;
+}
+
+function errorName(error: unknown): string {
+  const e = error as { Code?: string; name?: string };
+  return e.Code ?? e.name ?? '';
+}
+
+function status(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+/** Refused for lack of permission (not for missing or bad credentials: describeS3Error says those). */
+function denied(error: unknown): boolean {
+  const name = errorName(error);
+  if (describeS3Error(error, { bucket: '' }) === NO_CREDENTIALS) return false;
+  if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch' || name === 'ExpiredToken')
+    return false;
+  return (
+    name === 'AccessDenied' || name === 'Forbidden' || /AccessDenied/.test(name) || status(error) === 403
+  );
+}
+
+function preconditionFailed(error: unknown): boolean {
+  return errorName(error) === 'PreconditionFailed' || status(error) === 412;
+}
