@@ -21,6 +21,11 @@ export interface RedisConnectionParametersProps {
    * VPC come from it.
    */
   readonly redis: PublishedRedisEndpoint;
+  /**
+   * What `host` is, in its parameter's description.
+   * @default 'Private DNS name of Redis (Cloud Map)' (the Fargate stage's)
+   */
+  readonly hostDescription?: string;
   /** Lower-case stage name: the parameters live under `/emailclient/redis/<envName>/`. */
   readonly envName: string;
 }
@@ -44,8 +49,7 @@ export class RedisConnectionParameters extends Construct {
     const facts: Partial<Record<ConnectionParameterName, Fact>> = {
       [CONNECTION_PARAMETER.host]: {
         value: redis.hostName,
-        description:
-          'DNS name of Redis (Cloud Map, or the ElastiCache primary endpoint); resolvable in the VPC vpc-id',
+        description: `${props.hostDescription ?? 'Private DNS name of Redis (Cloud Map)'}; resolvable in the VPC vpc-id`,
       },
       [CONNECTION_PARAMETER.port]: {
         value: String(redis.port),

@@ -148,6 +148,7 @@ export class ElastiCacheRedisStack extends Stack implements PublishedRedisEndpoi
     this.connectionParameters = new RedisConnectionParameters(this, 'ConnectionParameters', {
       redis: this,
       envName: config.envName,
+      hostDescription: 'Primary endpoint of the ElastiCache replication group (follows a failover)',
     });
 
     const outputs: Record<string, { value: string; description: string }> = {
