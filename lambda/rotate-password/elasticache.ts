@@ -29,7 +29,11 @@ import { logsIn } from './redis-login';
  * - setSecret: the user's passwords become exactly [AWSCURRENT, AWSPENDING]; the third, oldest one
  *   (today's AWSPREVIOUS) drops out, as on Fargate. The step waits (bounded) for the user to be
  *   `active` before it changes anything, and again after; if the user stays `modifying`, it throws
- *   and Secrets Manager tries the step again;
+ *   and Secrets Manager tries the step again. A ModifyUser refused because another change made the
+ *   user or its user group busy in between (the app and monitor users rotate on one schedule, in
+ *   one group) is sent again once the user is `active` (bounded, within the same wait); after a
+ *   ModifyUser, a password the primary still refuses is tried again until that wait is spent (a
+ *   DescribeUsers right after ModifyUser may still report the `active` of before it);
  * - testSecret: a new TLS connection to the primary endpoint logs in with the pending password and
  *   PINGs (and with the current one: it must keep working until the next rotation);
  * - finishSecret: the user must hold [pending, current] (a deploy that updated the CfnUser set its
@@ -63,6 +67,12 @@ export interface ElastiCacheRotationDeps {
 
 /** The most passwords an ElastiCache user may hold. */
 export const ELASTICACHE_MAX_PASSWORDS = 2;
+
+/**
+ * How many times one step sends ModifyUser when ElastiCache refuses it because the user or its
+ * group is busy with another change (InvalidUserStateFault, InvalidUserGroupStateFault).
+ */
+export const MODIFY_ATTEMPTS = 5;
 
 /** Runs one step of a rotation. Throws (with a message that carries no password) when it fails. */
 export async function rotateElastiCacheUser(
@@ -148,6 +158,11 @@ class ElastiCacheSteps implements StoreSteps {
    * Makes the user hold exactly `passwords` (name -> value, at most two): when the live primary
    * already accepts each of them and the user has that many, nothing is changed; otherwise
    * ModifyUser, a wait for `active`, and each password proven on a new connection.
+   * The app and monitor users rotate on one schedule and share one user group: a change of the
+   * other user (or a deploy) can make this user or the group `modifying` between the wait and
+   * ModifyUser, which ElastiCache then refuses (InvalidUserStateFault, InvalidUserGroupStateFault).
+   * The step then waits for `active` again and tries again from the start (the other change may
+   * have been this one), at most MODIFY_ATTEMPTS times, within the step's wait budget.
    */
   private async holdExactly(
     passwords: Record<string, string>,
@@ -156,40 +171,77 @@ class ElastiCacheSteps implements StoreSteps {
     const values = [...new Set(Object.values(passwords))];
     if (values.length > ELASTICACHE_MAX_PASSWORDS)
       throw new Error(`an ElastiCache user holds at most ${ELASTICACHE_MAX_PASSWORDS} passwords`);
-    const user = await this.waitUntilActive(
-      'before any change: nothing was changed; Secrets Manager tries the step again',
-    );
-    const userName = requireUserName(user, this.deps.userId);
-    const refused = await this.refusedOf(userName, passwords);
-    if (refused.length === 0 && user.Authentication?.PasswordCount === values.length) {
-      this.deps.logger.info('the ElastiCache user holds these passwords already: nothing to change', {
+    for (let attempt = 1; ; attempt += 1) {
+      const user = await this.waitUntilActive(
+        attempt === 1
+          ? 'before any change: nothing was changed; Secrets Manager tries the step again'
+          : `before sending ModifyUser again (${attempt - 1} refused so far): nothing was changed; Secrets Manager tries the step again`,
+      );
+      const userName = requireUserName(user, this.deps.userId);
+      const refused = await this.refusedOf(userName, passwords);
+      if (refused.length === 0 && user.Authentication?.PasswordCount === values.length) {
+        this.deps.logger.info('the ElastiCache user holds these passwords already: nothing to change', {
+          ...context,
+          userName,
+          passwords: Object.keys(passwords),
+        });
+        return;
+      }
+      this.deps.logger.info('setting the passwords of the ElastiCache user (ModifyUser)', {
         ...context,
         userName,
         passwords: Object.keys(passwords),
+        refusedBefore: refused,
+        passwordCountBefore: user.Authentication?.PasswordCount,
+        attempt,
       });
+      try {
+        await this.deps.elasticache.send(
+          new ModifyUserCommand({
+            UserId: this.deps.userId,
+            AuthenticationMode: { Type: 'password', Passwords: values },
+          }),
+        );
+      } catch (error) {
+        const fault = busyFault(error);
+        if (fault === undefined) throw error;
+        const interval = this.pollIntervalMs;
+        const seconds = this.elapsedSeconds();
+        if (attempt >= MODIFY_ATTEMPTS || Date.now() + interval > this.deadline)
+          throw new Error(
+            `ElastiCache refused ModifyUser of user ${this.deps.userId} ${attempt} times in ${seconds} s, last with ${fault} (${(error as Error).message}): another change of the user or its user group kept it busy; nothing was changed; Secrets Manager tries the step again`,
+          );
+        this.deps.logger.warn(
+          'ElastiCache refused ModifyUser: the user or its user group is busy with another change; waiting for active, then trying again',
+          { ...context, userName, fault, attempt, maxAttempts: MODIFY_ATTEMPTS },
+        );
+        // Even when the user reads `active`, its group may still be `modifying`: let it settle.
+        await sleep(interval);
+        continue;
+      }
+      await this.waitUntilHeld(userName, passwords);
       return;
     }
-    this.deps.logger.info('setting the passwords of the ElastiCache user (ModifyUser)', {
-      ...context,
-      userName,
-      passwords: Object.keys(passwords),
-      refusedBefore: refused,
-      passwordCountBefore: user.Authentication?.PasswordCount,
-    });
-    await this.deps.elasticache.send(
-      new ModifyUserCommand({
-        UserId: this.deps.userId,
-        AuthenticationMode: { Type: 'password', Passwords: values },
-      }),
-    );
-    await this.waitUntilActive(
-      'after ModifyUser: ElastiCache is still applying it; Secrets Manager tries the step again',
-    );
-    const stillRefused = await this.refusedOf(userName, passwords);
-    if (stillRefused.length > 0)
-      throw new Error(
-        `ElastiCache reports user ${this.deps.userId} active after ModifyUser, but the primary endpoint refuses its ${stillRefused.join(' and ')} password`,
+  }
+
+  /**
+   * After ModifyUser: waits for `active`, then for the primary endpoint to accept each password.
+   * Right after ModifyUser, DescribeUsers may still report the `active` of before the change (a
+   * stale read): a refused password is tried again every poll interval until the budget is spent.
+   */
+  private async waitUntilHeld(userName: string, passwords: Record<string, string>): Promise<void> {
+    for (;;) {
+      await this.waitUntilActive(
+        'after ModifyUser: ElastiCache is still applying it; Secrets Manager tries the step again',
       );
+      const refused = await this.refusedOf(userName, passwords);
+      if (refused.length === 0) return;
+      if (Date.now() + this.pollIntervalMs > this.deadline)
+        throw new Error(
+          `ElastiCache reports user ${this.deps.userId} active after ModifyUser, but the primary endpoint still refuses its ${refused.join(' and ')} password after ${this.elapsedSeconds()} s (Secrets Manager tries the step again)`,
+        );
+      await sleep(this.pollIntervalMs);
+    }
   }
 
   /** The names of the passwords the primary endpoint refuses for `userName`. */
@@ -210,19 +262,38 @@ class ElastiCacheSteps implements StoreSteps {
 
   /** The user once it is `active`; throws (saying `why`) when the step's wait budget is spent. */
   private async waitUntilActive(why: string): Promise<User> {
-    const interval = this.deps.pollIntervalMs ?? 5_000;
+    const interval = this.pollIntervalMs;
     for (;;) {
       const user = await this.describeUser();
       if (user.Status === 'active') return user;
-      if (Date.now() + interval > this.deadline) {
-        const seconds = Math.round((Date.now() - this.startedAt) / 1_000);
+      if (Date.now() + interval > this.deadline)
         throw new Error(
-          `ElastiCache user ${this.deps.userId} is ${user.Status ?? 'in no status'}, not active, after ${seconds} s (${why})`,
+          `ElastiCache user ${this.deps.userId} is ${user.Status ?? 'in no status'}, not active, after ${this.elapsedSeconds()} s (${why})`,
         );
-      }
-      await new Promise((resolve) => setTimeout(resolve, interval));
+      await sleep(interval);
     }
   }
+
+  private get pollIntervalMs(): number {
+    return this.deps.pollIntervalMs ?? 5_000;
+  }
+
+  private elapsedSeconds(): number {
+    return Math.round((Date.now() - this.startedAt) / 1_000);
+  }
+}
+
+/** The faults of a ModifyUser that came while the user or its group was busy with another change. */
+const BUSY_FAULTS = ['InvalidUserStateFault', 'InvalidUserGroupStateFault'] as const;
+
+/** The name of `error` when it is one of BUSY_FAULTS (by name: any copy of the SDK throws them). */
+function busyFault(error: unknown): (typeof BUSY_FAULTS)[number] | undefined {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  return BUSY_FAULTS.find((fault) => fault === name);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function requireCurrent(versions: SecretVersionStages): string {

@@ -1,9 +1,9 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as efs from 'aws-cdk-lib/aws-efs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -14,6 +14,7 @@ import type { RedisBackup } from './redis-backup';
 import { pollStateName, RESTORE_OUTCOMES, RESTORE_STEPS } from './redis-restore-steps';
 import type { RedisService } from './redis-service';
 import { REDIS_DATA_PATH, REDIS_GID, REDIS_UID } from './redis-storage';
+import { addRestoreLogGroup } from './restore-log-group';
 
 /** Where the restore function mounts Redis's data directory (Redis sees it as /data). */
 export const RESTORE_MOUNT_PATH = '/mnt/data';
@@ -173,18 +174,11 @@ export class RedisRestore extends Construct {
     redis.secrets.monitorPassword.grantRead(this.checkFunction.role);
 
     // The state machine.
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      // Under /aws/vendedlogs/states/, as AWS advises: Step Functions then does not add the group to
-      // the account's CloudWatch Logs resource policy, whose 5,120 characters fill up.
-      logGroupName: `/aws/vendedlogs/states/emailclient-redis-${props.envName}-restore`,
-      encryptionKey: redis.kmsKey,
-      retention: props.logRetention,
-      // A named group that is kept would block the retry of a failed first deploy ("already
-      // exists"): kept on update and delete, but not when the stack's creation rolls back.
-      removalPolicy:
-        props.removalPolicy === RemovalPolicy.RETAIN
-          ? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
-          : props.removalPolicy,
+    this.logGroup = addRestoreLogGroup(this, {
+      envName: props.envName,
+      kmsKey: redis.kmsKey,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
     });
     this.stateMachineRole = new iam.Role(this, 'StateMachineRole', {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),

@@ -3,6 +3,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DEFAULT_SNAPSHOT_PREFIX } from '../../lambda/shared/snapshots/snapshot-key';
 import { type ElastiCacheEngineConfig, resolveElastiCacheEngine } from '../config/engine';
@@ -21,6 +22,7 @@ import {
   type PublishedRedisEndpoint,
 } from '../constructs/redis-consumer';
 import { REDIS_TLS_PORT, RedisSecurityGroups } from '../constructs/redis-security-groups';
+import { addRestoreLogGroup } from '../constructs/restore-log-group';
 import { buildStageFoundation } from './stage-foundation';
 
 export interface ElastiCacheRedisStackProps extends StackProps {
@@ -44,6 +46,8 @@ export class ElastiCacheRedisStack extends Stack implements PublishedRedisEndpoi
   /** The snapshots of the stage's Fargate days (kept; the way back restores from them). */
   public readonly backupBuckets: BackupBuckets;
   public readonly monitoring: ElastiCacheMonitoring;
+  /** ElastiCache's notifications (failover, node replacement, ...): a topic of their own (unencrypted). */
+  public readonly eventsTopic: sns.Topic;
   /** Automatic password rotation (app and monitor users), in stages that set passwordRotationDays. */
   public readonly passwordRotation?: ElastiCachePasswordRotation;
   public readonly connectionParameters: RedisConnectionParameters;
@@ -87,6 +91,14 @@ export class ElastiCacheRedisStack extends Stack implements PublishedRedisEndpoi
         coldStorageAfterDays: config.backupColdStorageAfterDays,
       }),
     });
+    // The restore state machine's named log group, kept at its path: a retained stage that switches
+    // back to Fargate would otherwise find its name taken by the group the switch left behind.
+    addRestoreLogGroup(new Construct(this, 'Restore'), {
+      envName: config.envName,
+      kmsKey: key,
+      logRetention,
+      removalPolicy,
+    });
     this.seeds = new RedisSeedBucket(this, 'Seeds', {
       envName: config.envName,
       backupBucket: this.backupBuckets.bucket,
@@ -127,7 +139,7 @@ export class ElastiCacheRedisStack extends Stack implements PublishedRedisEndpoi
       logRetention,
       removalPolicy,
     });
-    this.elastiCache.notifyTopic(this.monitoring.topic, key);
+    this.eventsTopic = this.elastiCache.addEventsTopic(config.alarmEmail);
 
     if (config.passwordRotationDays !== undefined) {
       this.passwordRotation = new ElastiCachePasswordRotation(this, 'PasswordRotation', {
@@ -204,7 +216,12 @@ export class ElastiCacheRedisStack extends Stack implements PublishedRedisEndpoi
       },
       AlarmTopicArn: {
         value: this.monitoring.topic.topicArn,
-        description: 'SNS topic of every alarm and ElastiCache event of this stage; subscribe on-call here',
+        description: 'SNS topic of every alarm of this stage (ALARM and OK); subscribe on-call here',
+      },
+      ElastiCacheEventsTopicArn: {
+        value: this.eventsTopic.topicArn,
+        description:
+          "SNS topic of ElastiCache's notifications (failover, node replacement); subscribe on-call here too",
       },
       DashboardName: {
         value: this.monitoring.dashboard.dashboardName,

@@ -3,9 +3,16 @@ import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { runBackup } from '../../lambda/backup';
 import { listSnapshots, snapshotKey } from '../../lambda/shared/snapshots';
 import { awsRegion, bucketClient } from '../aws/aws-settings';
-import { refuseBackupStage } from '../aws/stage-engine';
+import { elastiCacheStageRefusal, refuseBackupStage } from '../aws/stage-engine';
 import { stageStack } from '../aws/stage-stack';
-import { type Options, requireOptions, snapshotPrefix, terminal, UsageError } from '../cli-kit';
+import {
+  NO_CREDENTIALS,
+  type Options,
+  requireOptions,
+  snapshotPrefix,
+  terminal,
+  UsageError,
+} from '../cli-kit';
 import { TransferProgress } from '../progress';
 import { redisTargetFromUrl } from '../redis-url';
 import { describeS3Error } from './s3-errors';
@@ -13,11 +20,7 @@ import { describeS3Error } from './s3-errors';
 export async function run(options: Options): Promise<number> {
   // Not a form of backup: it says what to do instead (an ElastiCache stage: its own snapshots),
   // before anything touches Redis or S3.
-  if (options.stage !== undefined) {
-    const target = stageStack(String(options.stage));
-    const region = await awsRegion(options, target.region);
-    return refuseBackupStage(new CloudFormationClient({ region }), target);
-  }
+  if (options.stage !== undefined) return refuseStage(options);
   requireOptions(options, { 'redis-url': '<url>', bucket: '<name>' });
   const redis = redisTargetFromUrl(
     String(options.redisUrl),
@@ -93,6 +96,50 @@ export async function run(options: Options): Promise<number> {
     process.removeListener('SIGTERM', onSignal);
   }
 }
+/**
+ * `backup --stage <stage>`: never a backup. Decided offline: the stage is known (else a usage error
+ * listing them) and this is a usage error. Only which one needs the deployed stack (its engine
+ * and backup function), read with CloudFormation: an ElastiCache stage is refused (exit 1), a
+ * Fargate stage gets the usage hint naming its function (exit 2). When the stack cannot be read
+ * (no region, no credentials, no network, not deployed), still the usage hint (exit 2), after one
+ * line that says why the engine could not be checked.
+ */
+async function refuseStage(options: Options): Promise<never> {
+  const target = stageStack(String(options.stage));
+  let reason: string;
+  try {
+    const region = await awsRegion(options, target.region);
+    return await refuseBackupStage(new CloudFormationClient({ region }), target);
+  } catch (error) {
+    // The stack was read: its own answer.
+    if (
+      (error instanceof UsageError && !/^no AWS region\b/.test(error.message)) ||
+      (error as Error).message === elastiCacheStageRefusal(target.envName)
+    ) {
+      throw error;
+    }
+    reason = unreadStackReason(error);
+  }
+  terminal.say(
+    `ops backup: the engine of stage ${target.envName} could not be checked (${reason}): if it runs on ElastiCache, its backups are ElastiCache's automatic snapshots (npm run -s ops -- snapshots --stage ${target.envName})`,
+  );
+  throw new UsageError(
+    `--stage is not a form of backup (--folder names the snapshot folder; backup takes --redis-url and --bucket): on Fargate, stage ${target.envName}'s scheduled backup is its backup function (the output BackupFunctionName of stack ${target.stackName}; aws lambda invoke --function-name <it> /dev/stdout), see docs/runbook/backups.md`,
+  );
+}
+
+/** Why the stage's stack could not be read, in a few words. */
+function unreadStackReason(error: unknown): string {
+  const e = error as Error & { code?: string };
+  if (e.name === 'CredentialsProviderError' || /Could not load credentials/.test(e.message ?? '')) {
+    return NO_CREDENTIALS;
+  }
+  if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
+    return `CloudFormation cannot be reached: ${e.message}`;
+  }
+  return (e.message ?? String(error)).split('\n')[0] ?? String(error);
+}
+
 /** The backup core's logger: its warnings matter, its steps are the progress line's job. */
 const quietLogger = {
   debug: () => {},

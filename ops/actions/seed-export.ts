@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
   CopyObjectCommand,
+  DeleteObjectCommand,
   GetObjectAclCommand,
   type GetObjectAclCommandOutput,
   GetObjectCommand,
@@ -42,6 +43,21 @@ export const COPY_OBJECT_LIMIT_BYTES = 5 * 1024 ** 3;
 
 /** Where seeds go in the seed bucket: `seeds/<stage>/<YYYYMMDDTHHMMSSZ>.rdb`. */
 export const SEED_PREFIX = 'seeds';
+
+/**
+ * The seed's object metadata naming the snapshot it was copied from (`x-amz-meta-source-*`):
+ * seed keys are named after the snapshot's file name alone, so two snapshots of the same time
+ * (e.g. `snapshots/manual/...` and `snapshots/prod/...`) map to the same seed key; this tells them
+ * apart, so neither replaces the other.
+ */
+export const SOURCE_METADATA = {
+  bucket: 'source-bucket',
+  /** The key, `encodeURI`d (metadata is US-ASCII). */
+  key: 'source-key',
+  /** Absent for an unversioned source. */
+  versionId: 'source-version-id',
+  etag: 'source-etag',
+} as const;
 
 /** What ElastiCache requires of the seed's encryption: SSE-S3, not KMS. */
 const SSE_S3 = 'AES256';
@@ -233,10 +249,20 @@ interface ExportedSeed {
   readonly access: string;
 }
 
+/** The snapshot version a seed is copied from. */
+interface SeedSource {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId: string | undefined;
+  readonly etag: string;
+}
+
 /**
  * Verifies the snapshot (the whole object, through the RDB verifier), copies exactly that version
- * to the seed key with SSE-S3, grants ElastiCache read access, and checks the result. Nothing is
- * written before the snapshot verified.
+ * to the seed key with SSE-S3 (recording the source in the seed's metadata), grants ElastiCache
+ * read access, and checks the result. Nothing is written before the snapshot verified, nor over a
+ * seed of another snapshot; a seed of this very version is not copied again, only granted and
+ * checked again. A seed this run copied that fails its grant or check is removed.
  */
 async function exportSeed(place: SeedPlace, seedKey: string): Promise<ExportedSeed> {
   const { s3, bucket, key, seedBucket } = place;
@@ -262,37 +288,211 @@ async function exportSeed(place: SeedPlace, seedKey: string): Promise<ExportedSe
       `${source} is ${formatBytes(size)}: seed-export copies with CopyObject, which takes at most 5 GiB (this project's Redis holds 512 MB); nothing was written to ${seed}`,
     );
   }
+  const from: SeedSource = { bucket, key, versionId, etag };
 
-  // 2. The whole object through the verifier, pinned to that version.
+  // 2. What the seed key holds already: nothing, a seed of this very version, or another's (refused).
+  const already = await seedAlready(place, seedKey, from);
+
+  // 3. The whole object through the verifier, pinned to that version.
   terminal.say(`seed-export: verifying ${source} (${formatBytes(size)})`);
   const verification = await verifyObject(place, { etag, versionId, size });
 
-  // 3. The verified version, copied server-side, SSE-S3.
-  terminal.say(`seed-export: copying the verified version to ${seed} (SSE-S3)`);
+  // 4. The verified version, copied server-side, SSE-S3, only where no seed is (If-None-Match).
+  const copied = already !== 'same';
+  if (copied) {
+    terminal.say(`seed-export: copying the verified version to ${seed} (SSE-S3)`);
+    await copySeed(place, seedKey, from, head.Metadata ?? {}, already);
+  }
+
+  // 5. ElastiCache's read grant, the owner keeping full control; 6. what ElastiCache will find:
+  // the same size, SSE-S3. A seed that fails either is not left behind as if it were usable.
+  let access: string;
+  let encryption: string;
+  try {
+    access = await grantElastiCache(place, seedKey);
+    encryption = await checkSeed(place, seedKey, size);
+  } catch (error) {
+    throw await unusableSeed(place, seedKey, error as Error, copied);
+  }
+  return { verification, etag, ...(versionId !== undefined && { versionId }), encryption, access };
+}
+
+/** The seed's metadata for its source (and the snapshot's own metadata, kept). */
+function seedMetadata(from: SeedSource, snapshotMetadata: Record<string, string>): Record<string, string> {
+  return {
+    ...snapshotMetadata,
+    [SOURCE_METADATA.bucket]: from.bucket,
+    [SOURCE_METADATA.key]: encodeURI(from.key),
+    ...(from.versionId !== undefined && { [SOURCE_METADATA.versionId]: from.versionId }),
+    [SOURCE_METADATA.etag]: from.etag,
+  };
+}
+
+/** `s3://bucket/key (version v, ETag e)` of a seed's metadata, or that it names none. */
+function recordedSource(metadata: Record<string, string>): string {
+  const bucket = metadata[SOURCE_METADATA.bucket];
+  const encodedKey = metadata[SOURCE_METADATA.key];
+  if (bucket === undefined || encodedKey === undefined) {
+    return 'a snapshot it does not name (it has no source metadata: written by an older seed-export or by something else)';
+  }
+  let key = encodedKey;
+  try {
+    key = decodeURI(encodedKey);
+  } catch {
+    // shown as stored
+  }
+  const version = metadata[SOURCE_METADATA.versionId];
+  const etag = metadata[SOURCE_METADATA.etag];
+  const details = [
+    ...(version === undefined ? [] : [`version ${version}`]),
+    ...(etag === undefined ? [] : [`ETag ${etag}`]),
+  ];
+  return `s3://${bucket}/${key}${details.length === 0 ? '' : ` (${details.join(', ')})`}`;
+}
+
+/** What to do about a seed key that holds another snapshot's seed. */
+function replaceHint(seed: string, seedKey: string): string {
+  return `Keep it if a stage's engine config names it (seed: '${seedKey}') and its group is still to be created; otherwise remove it (aws s3 rm ${seed}) and run seed-export again`;
+}
+
+/**
+ * HEAD of the seed key, before anything is read or written: `absent`; `same` (a seed of this very
+ * version: a rerun); `unknown` when S3 answers 403 (it does so for a missing key without
+ * s3:ListBucket on the bucket, which the export policy does not grant): the copy's If-None-Match
+ * then keeps it from replacing anything. A seed of another snapshot is refused.
+ */
+async function seedAlready(
+  place: SeedPlace,
+  seedKey: string,
+  from: SeedSource,
+): Promise<'absent' | 'same' | 'unknown'> {
+  const { s3, seedBucket } = place;
+  const seed = `s3://${seedBucket}/${seedKey}`;
+  let head: HeadObjectCommandOutput;
+  try {
+    head = await s3.send(new HeadObjectCommand({ Bucket: seedBucket, Key: seedKey }));
+  } catch (error) {
+    if (errorName(error) === 'NotFound' || errorName(error) === 'NoSuchKey' || status(error) === 404)
+      return 'absent';
+    if (denied(error)) return 'unknown';
+    throw new Error(
+      `checking whether ${seed} exists failed: ${describeS3Error(error, { bucket: seedBucket, key: seedKey })}; nothing was written`,
+      { cause: error },
+    );
+  }
+  const metadata = head.Metadata ?? {};
+  const same =
+    metadata[SOURCE_METADATA.bucket] === from.bucket &&
+    metadata[SOURCE_METADATA.key] === encodeURI(from.key) &&
+    metadata[SOURCE_METADATA.versionId] === from.versionId &&
+    metadata[SOURCE_METADATA.etag] === from.etag;
+  if (!same) {
+    throw new Error(
+      `${seed} is already the seed of another snapshot, ${recordedSource(metadata)}, not of s3://${from.bucket}/${from.key}: nothing was written. ${replaceHint(seed, seedKey)}`,
+    );
+  }
+  terminal.say(
+    `seed-export: ${seed} is already the seed of this snapshot (this version and ETag): not copied again; granting and checking it again`,
+  );
+  return 'same';
+}
+
+/** CopyObject of the verified version, pinned to its ETag, only where no object is. */
+async function copySeed(
+  place: SeedPlace,
+  seedKey: string,
+  from: SeedSource,
+  snapshotMetadata: Record<string, string>,
+  already: 'absent' | 'unknown',
+): Promise<void> {
+  const { s3, seedBucket } = place;
+  const source = `s3://${from.bucket}/${from.key}`;
+  const seed = `s3://${seedBucket}/${seedKey}`;
   try {
     await s3.send(
       new CopyObjectCommand({
         Bucket: seedBucket,
         Key: seedKey,
-        CopySource: copySource(bucket, key, versionId),
-        CopySourceIfMatch: etag,
+        CopySource: copySource(from.bucket, from.key, from.versionId),
+        CopySourceIfMatch: from.etag,
+        // Never over an existing seed: it may be another snapshot's (see SOURCE_METADATA).
+        IfNoneMatch: '*',
         ServerSideEncryption: SSE_S3,
-        MetadataDirective: 'COPY',
+        MetadataDirective: 'REPLACE',
+        Metadata: seedMetadata(from, snapshotMetadata),
         // The snapshot's tags are not copied: copying them would need s3:GetObjectTagging and
         // s3:PutObjectTagging, and ElastiCache does not read them.
         TaggingDirective: 'REPLACE',
       }),
     );
   } catch (error) {
-    throw new Error(describeCopyError(error, source, seed, seedBucket, etag), { cause: error });
+    if (errorName(error) === 'ConditionalRequestConflict' || status(error) === 409) {
+      throw new Error(
+        `another write to ${seed} ran at the same time as the copy: nothing was copied; run seed-export again`,
+        { cause: error },
+      );
+    }
+    // Either precondition: the snapshot changed (CopySourceIfMatch) or the seed key exists (If-None-Match).
+    if (preconditionFailed(error) && (await sourceUnchanged(place, from))) {
+      throw new Error(
+        already === 'unknown'
+          ? `${seed} exists already (a seed of another snapshot, or of this one: reading it was denied): nothing was written. To tell which, these credentials need s3:GetObject on the seed bucket's seeds/ prefix (${POLICY_HINT}). ${replaceHint(seed, seedKey)}`
+          : `${seed} was written by something else while seed-export ran (another seed-export?): nothing was written; run seed-export again`,
+        { cause: error },
+      );
+    }
+    throw new Error(describeCopyError(error, source, seed, seedBucket, from.etag), { cause: error });
   }
+}
 
-  // 4. ElastiCache's read grant, the owner keeping full control.
-  const access = await grantElastiCache(place, seedKey);
+/** The copy's source is still the version and ETag that was verified. */
+async function sourceUnchanged(place: SeedPlace, from: SeedSource): Promise<boolean> {
+  try {
+    const now = await place.s3.send(
+      new HeadObjectCommand({
+        Bucket: from.bucket,
+        Key: from.key,
+        ...(from.versionId !== undefined && { VersionId: from.versionId }),
+      }),
+    );
+    return now.ETag === from.etag;
+  } catch {
+    return false;
+  }
+}
 
-  // 5. What ElastiCache will find: the same size, SSE-S3.
-  const encryption = await checkSeed(place, seedKey, size);
-  return { verification, etag, ...(versionId !== undefined && { versionId }), encryption, access };
+/**
+ * The error for a seed that failed its grant or check. One this run copied is removed (it is not
+ * left at the key as if it were usable); one that was there before is left as it is.
+ */
+async function unusableSeed(
+  place: SeedPlace,
+  seedKey: string,
+  failure: Error,
+  copiedNow: boolean,
+): Promise<Error> {
+  const { s3, seedBucket } = place;
+  const seed = `s3://${seedBucket}/${seedKey}`;
+  if (!copiedNow) {
+    return new Error(
+      `${failure.message}; the seed was there before this run and is left as it is: do not use it; fix that and run seed-export again, or remove it (aws s3 rm ${seed})`,
+      { cause: failure },
+    );
+  }
+  try {
+    await s3.send(new DeleteObjectCommand({ Bucket: seedBucket, Key: seedKey }));
+  } catch (error) {
+    const why = denied(error)
+      ? "DeleteObject was denied: these credentials need s3:DeleteObject on the seed bucket's seeds/ prefix"
+      : describeS3Error(error, { bucket: seedBucket, key: seedKey });
+    return new Error(
+      `${failure.message}; removing the seed failed too (${why}): ${seed} exists and must not be used: remove it with aws s3 rm ${seed} and run seed-export again`,
+      { cause: failure },
+    );
+  }
+  return new Error(`${failure.message}; the seed was removed: fix that and run seed-export again`, {
+    cause: failure,
+  });
 }
 
 /** Streams the object (that ETag and version) through the RDB verifier, discarding the bytes. */
@@ -365,12 +565,12 @@ export function copySource(bucket: string, key: string, versionId: string | unde
 async function grantElastiCache(place: SeedPlace, seedKey: string): Promise<string> {
   const { s3, seedBucket } = place;
   const seed = `s3://${seedBucket}/${seedKey}`;
-  const fix = `the seed ${seed} is NOT readable by ElastiCache yet: fix that and run seed-export again (it overwrites the seed)`;
+  const unreadable = "so ElastiCache's read grant is not set";
   const aclError = (error: unknown, action: string) =>
     new Error(
       denied(error)
-        ? `${action} on ${seed} was denied: these credentials need s3:${action} on the seed bucket's seeds/ prefix (${POLICY_HINT}); ${fix}`
-        : `${action} on ${seed} failed: ${describeS3Error(error, { bucket: seedBucket, key: seedKey })}; ${fix}`,
+        ? `${action} on ${seed} was denied: these credentials need s3:${action} on the seed bucket's seeds/ prefix (${POLICY_HINT}), ${unreadable}`
+        : `${action} on ${seed} failed: ${describeS3Error(error, { bucket: seedBucket, key: seedKey })}, ${unreadable}`,
       { cause: error },
     );
   let before: GetObjectAclCommandOutput;
@@ -380,7 +580,7 @@ async function grantElastiCache(place: SeedPlace, seedKey: string): Promise<stri
     throw aclError(error, 'GetObjectAcl');
   }
   const owner = before.Owner?.ID;
-  if (owner === undefined) throw new Error(`GetObjectAcl on ${seed} named no owner; ${fix}`);
+  if (owner === undefined) throw new Error(`GetObjectAcl on ${seed} named no owner, ${unreadable}`);
   try {
     await s3.send(
       new PutObjectAclCommand({
@@ -419,7 +619,7 @@ async function grantElastiCache(place: SeedPlace, seedKey: string): Promise<stri
     ...(has(ELASTICACHE_CANONICAL_ID, 'READ_ACP') ? [] : ['ElastiCache READ_ACP']),
   ];
   if (missing.length > 0) {
-    throw new Error(`the ACL of ${seed} lacks ${missing.join(', ')} after PutObjectAcl; ${fix}`);
+    throw new Error(`the ACL of ${seed} lacks ${missing.join(', ')} after PutObjectAcl`);
   }
   return `ElastiCache (canonical id ${ELASTICACHE_CANONICAL_ID}) READ and READ_ACP; owner FULL_CONTROL`;
 }
@@ -428,7 +628,6 @@ async function grantElastiCache(place: SeedPlace, seedKey: string): Promise<stri
 async function checkSeed(place: SeedPlace, seedKey: string, size: number): Promise<string> {
   const { s3, seedBucket } = place;
   const seed = `s3://${seedBucket}/${seedKey}`;
-  const fix = 'do not use it; run seed-export again (it overwrites the seed)';
   let head: HeadObjectCommandOutput;
   try {
     head = await s3.send(new HeadObjectCommand({ Bucket: seedBucket, Key: seedKey }));
@@ -441,7 +640,7 @@ async function checkSeed(place: SeedPlace, seedKey: string, size: number): Promi
     );
   }
   if (head.ContentLength !== size) {
-    throw new Error(`the seed ${seed} has ${head.ContentLength ?? '?'} bytes, the snapshot ${size}: ${fix}`);
+    throw new Error(`the seed ${seed} has ${head.ContentLength ?? '?'} bytes, the snapshot ${size}`);
   }
   const sse = head.ServerSideEncryption;
   if (sse === undefined && place.endpointUrl !== undefined) {
@@ -452,7 +651,7 @@ async function checkSeed(place: SeedPlace, seedKey: string, size: number): Promi
   }
   if (sse !== SSE_S3) {
     throw new Error(
-      `the seed ${seed} is encrypted with ${sse ?? 'nothing reported'}, not SSE-S3 (AES256), which ElastiCache requires: ${fix}`,
+      `the seed ${seed} is encrypted with ${sse ?? 'nothing reported'}, not SSE-S3 (AES256), which ElastiCache requires`,
     );
   }
   return 'SSE-S3 (AES256)';

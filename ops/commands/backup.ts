@@ -8,7 +8,7 @@ export const backupCommand: CommandSpec = {
   summary: 'stream a verified RDB snapshot of a Redis to S3',
   description: [
     'Streams an RDB snapshot of Redis (what `redis-cli --rdb` gets, over the replication protocol) to s3://<bucket>/<prefix>/<folder>/YYYY/MM/DD/<time>.rdb, verifying its CRC64 on the way. The AWS credentials and the bucket are checked before Redis is asked for the dump. Ctrl-C aborts the upload: nothing is left in the bucket. On success, stdout gets one JSON line (key, bytes, crc64, keys).',
-    "A stage that runs on ElastiCache is not backed up with this command (ElastiCache refuses SYNC): its backups are ElastiCache's automatic snapshots, listed by `snapshots --stage <stage>`; `backup --stage <stage>` says so and does nothing.",
+    "A stage that runs on ElastiCache is not backed up with this command (ElastiCache refuses SYNC): its backups are ElastiCache's automatic snapshots, listed by `snapshots --stage <stage>`; `backup --stage <stage>` says so and does nothing. It reads the stage's stack for that (its engine and backup function); when it cannot (no AWS region, credentials or network), it still says what to do (exit 2), with a line that the engine could not be checked.",
   ].join('\n\n'),
   usage: '--redis-url <url> --bucket <name> [options]',
   options: [
@@ -51,7 +51,10 @@ export const backupCommand: CommandSpec = {
       1,
       'the backup failed (the reason on stderr); no object was left behind unless the message says so. Also --stage of a stage that runs on ElastiCache: nothing was done',
     ],
-    [2, 'wrong usage, no AWS region'],
+    [
+      2,
+      "wrong usage, no AWS region. Also --stage of a stage that runs on Fargate (or whose engine could not be checked): it names the stage's backup function",
+    ],
     [130, 'interrupted (Ctrl-C): the upload was aborted'],
   ],
   load: () => import('../actions/backup'),

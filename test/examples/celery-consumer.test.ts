@@ -10,6 +10,7 @@ import { createCeleryApp, NETWORKS } from '../../examples/celery-consumer/bin/ap
 import {
   CELERY_URLS_SCRIPT,
   CeleryWorkerStack,
+  REDIS_CA_FILE,
 } from '../../examples/celery-consumer/lib/celery-worker-stack';
 import { ioredisOptions, tlsFromEnvironment } from '../../lambda/shared/redis-connection';
 import { devConfig } from '../../lib/config';
@@ -132,14 +133,21 @@ function consumerEnv(dir: string, redis: Record<string, string>): NodeJS.Process
   return { PATH: process.env.PATH, PYTHONPATH: dir, ...redis };
 }
 
-/** `command`, run by CELERY_URLS_SCRIPT as the container's entry point runs it. */
-const throughScript = (...command: string[]) => ['-c', CELERY_URLS_SCRIPT, 'celery-urls', ...command];
+/**
+ * CELERY_URLS_SCRIPT with its CA file in `dir` instead of the container's /tmp/redis-ca.pem, so that
+ * runs on one machine (parallel jobs, other users) never share or overwrite one file.
+ */
+const scriptIn = (dir: string) => CELERY_URLS_SCRIPT.replaceAll(REDIS_CA_FILE, join(dir, 'redis-ca.pem'));
+
+/** `command`, run by CELERY_URLS_SCRIPT (CA file in `dir`) as the container's entry point runs it. */
+const throughScript = (dir: string, ...command: string[]) => ['-c', scriptIn(dir), 'celery-urls', ...command];
 
 /** A real Celery worker and a caller, both started by the script: the result of add(20, 22). */
 async function roundTrip(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
   const worker = spawn(
     'sh',
     throughScript(
+      dir,
       '/usr/bin/python3',
       '-m',
       'celery',
@@ -154,7 +162,7 @@ async function roundTrip(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
     { cwd: dir, env, stdio: 'ignore' },
   );
   try {
-    const { stdout } = await promisify(execFile)('sh', throughScript('/usr/bin/python3', 'call.py'), {
+    const { stdout } = await promisify(execFile)('sh', throughScript(dir, '/usr/bin/python3', 'call.py'), {
       cwd: dir,
       env,
       timeout: 45_000,
@@ -167,7 +175,7 @@ async function roundTrip(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
 
 /** probe.py through the script: `broker: ok` / `backend: ok`, or why each failed. */
 async function probe(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const { stdout } = await promisify(execFile)('sh', throughScript('/usr/bin/python3', 'probe.py'), {
+  const { stdout } = await promisify(execFile)('sh', throughScript(dir, '/usr/bin/python3', 'probe.py'), {
     cwd: dir,
     env,
     timeout: 30_000,
@@ -293,45 +301,46 @@ describe('the Celery consumer app (another repository)', () => {
       'worker',
       '--loglevel=INFO',
     ]);
-    // The script, run by a real shell with what ECS injects, then a command in place of Celery.
-    const printed = execFileSync(
-      'sh',
-      [
-        '-c',
-        CELERY_URLS_SCRIPT,
-        'celery-urls',
+    // The container writes the CA to /tmp/redis-ca.pem; the runs below write it to a temp dir.
+    expect(CELERY_URLS_SCRIPT).toContain(`> ${REDIS_CA_FILE}`);
+    expect(CELERY_URLS_SCRIPT).toContain(`ssl_ca_certs=${REDIS_CA_FILE}&`);
+    const dir = mkdtempSync(join(tmpdir(), 'celery-urls-'));
+    try {
+      // The script, run by a real shell with what ECS injects, then a command in place of Celery.
+      const printed = execFileSync(
         'sh',
-        '-c',
-        'echo "$CELERY_BROKER_URL $CELERY_RESULT_BACKEND"',
-      ],
-      {
-        encoding: 'utf8',
-        env: {
-          PATH: process.env.PATH,
-          REDIS_HOST: 'redis.dev.emailclient.internal',
-          REDIS_PORT: '6380',
-          REDIS_USER: 'default',
-          REDIS_PASSWORD: 'Abc123xyz',
-          REDIS_CA_PEM: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
+        throughScript(dir, 'sh', '-c', 'echo "$CELERY_BROKER_URL $CELERY_RESULT_BACKEND"'),
+        {
+          encoding: 'utf8',
+          env: {
+            PATH: process.env.PATH,
+            REDIS_HOST: 'redis.dev.emailclient.internal',
+            REDIS_PORT: '6380',
+            REDIS_USER: 'default',
+            REDIS_PASSWORD: 'Abc123xyz',
+            REDIS_CA_PEM: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
+          },
         },
-      },
-    );
-    const url =
-      'rediss://default:Abc123xyz@redis.dev.emailclient.internal:6380/0?ssl_cert_reqs=required&ssl_ca_certs=/tmp/redis-ca.pem&ssl_check_hostname=true';
-    expect(printed.trim()).toBe(`${url} ${url}`);
-    // A missing variable stops the container instead of starting Celery with a broken URL.
-    expect(() =>
-      execFileSync('sh', ['-c', CELERY_URLS_SCRIPT, 'celery-urls', 'true'], {
-        env: {
-          PATH: process.env.PATH,
-          REDIS_HOST: 'h',
-          REDIS_PORT: '6380',
-          REDIS_USER: 'default',
-          REDIS_PASSWORD: 'p',
-        },
-        stdio: 'pipe',
-      }),
-    ).toThrow();
+      );
+      const url = `rediss://default:Abc123xyz@redis.dev.emailclient.internal:6380/0?ssl_cert_reqs=required&ssl_ca_certs=${join(dir, 'redis-ca.pem')}&ssl_check_hostname=true`;
+      expect(printed.trim()).toBe(`${url} ${url}`);
+      expect(readFileSync(join(dir, 'redis-ca.pem'), 'utf8')).toContain('MIIB');
+      // A missing variable stops the container instead of starting Celery with a broken URL.
+      expect(() =>
+        execFileSync('sh', throughScript(dir, 'true'), {
+          env: {
+            PATH: process.env.PATH,
+            REDIS_HOST: 'h',
+            REDIS_PORT: '6380',
+            REDIS_USER: 'default',
+            REDIS_PASSWORD: 'p',
+          },
+          stdio: 'pipe',
+        }),
+      ).toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('those URLs work: a real Celery worker and caller, started by the script, round-trip a task over TLS', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { freePort } from '../../ops/local/ports';
 import { PASSWORDS, RedisProcess } from '../../ops/local/redis-process';
 import { S3Server } from '../../ops/local/s3-server';
-import { makeTempDir } from '../../ops/local/temp-dir';
+import { makeTempDir, removeTempDir } from '../../ops/local/temp-dir';
 import { runOps, S3RVER_ENV } from '../support/ops-cli';
 
 // The backup core as an operator's command: `npm run -s ops -- backup | snapshots | verify`.
@@ -162,6 +162,51 @@ describe('ops backup, snapshots, verify', () => {
       expect(result.stderr.trim().split('\n')[0]).toContain(message);
       expect(result.stderr).not.toMatch(/may exist/);
       expect(await fullSyncs()).toBe(before);
+    },
+  );
+
+  // backup --stage reads the stage's stack only to name its backup function or to say that it runs
+  // on ElastiCache (snapshots-elasticache.test.ts): without AWS it still says what to do, offline.
+  it.each([
+    [
+      'no AWS region',
+      {},
+      /^ops backup: the engine of stage dev could not be checked \(no AWS region: .*--region <region>.*\): if it runs on ElastiCache, its backups are ElastiCache's automatic snapshots \(npm run -s ops -- snapshots --stage dev\)$/,
+    ],
+    [
+      'no AWS credentials',
+      { AWS_REGION: 'eu-west-1' },
+      /^ops backup: the engine of stage dev could not be checked \(no AWS credentials found: run aws sso login .*\): if it runs on ElastiCache, its backups are ElastiCache's automatic snapshots \(npm run -s ops -- snapshots --stage dev\)$/,
+    ],
+  ])(
+    'backup --stage dev with %s: still the usage hint (exit 2), and one line that the engine could not be checked',
+    async (_what, env, engineLine) => {
+      const home = makeTempDir('no-aws-config');
+      try {
+        const result = await runOps(['backup', '--stage', 'dev'], {
+          AWS_ACCESS_KEY_ID: '',
+          AWS_SECRET_ACCESS_KEY: '',
+          AWS_SESSION_TOKEN: '',
+          AWS_PROFILE: '',
+          AWS_REGION: '',
+          AWS_DEFAULT_REGION: '',
+          AWS_CONFIG_FILE: join(home, 'config'),
+          AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+          HOME: home,
+          ...env,
+        });
+        expect(result.code).toBe(2);
+        expect(result.stdout).toBe('');
+        const lines = result.stderr.trimEnd().split('\n');
+        expect(lines).toHaveLength(3);
+        expect(lines[0]).toMatch(engineLine);
+        expect(lines[1]).toBe(
+          "ops backup: --stage is not a form of backup (--folder names the snapshot folder; backup takes --redis-url and --bucket): on Fargate, stage dev's scheduled backup is its backup function (the output BackupFunctionName of stack Dev-Redis; aws lambda invoke --function-name <it> /dev/stdout), see docs/runbook/backups.md",
+        );
+        expect(lines[2]).toBe("Run 'npm run -s ops -- help backup' for its options and examples.");
+      } finally {
+        removeTempDir(home);
+      }
     },
   );
 

@@ -21,8 +21,9 @@ import { runOps, S3RVER_ENV } from '../support/ops-cli';
 
 // `npm run -s ops -- seed-export`: real snapshots of a real redis-server, in the real S3 emulator
 // (s3rver), through the real CLI. s3rver copies objects but implements neither object ACLs
-// (PutObjectAcl answers 501), nor server-side encryption, nor versions, nor CopySourceIfMatch:
-// S3Proxy, in front of it, records every request the CLI sends and plays only those parts.
+// (PutObjectAcl answers 501), nor server-side encryption, nor versions, nor CopySourceIfMatch, nor
+// a copy's If-None-Match, nor AccessDenied: S3Proxy, in front of it, records every request the CLI
+// sends and plays only those parts.
 
 /** One request the CLI sent, as the proxy received it. */
 interface SentRequest {
@@ -37,9 +38,11 @@ interface SentRequest {
 /**
  * A recording proxy in front of s3rver that adds what s3rver lacks, the way S3 does it: object
  * ACLs (stored as put, returned by GetObjectAcl), the SSE a copy asked for (reported by HEAD),
- * version ids (`versions`: reported by HEAD and GET), and CopyObject's `x-amz-copy-source`
- * `?versionId=` and `x-amz-copy-source-if-match` (412 when the source's ETag changed). Everything
- * else goes to s3rver unchanged (its signature stays valid).
+ * version ids (`versions`: reported by HEAD and GET), CopyObject's `x-amz-copy-source`
+ * `?versionId=`, `x-amz-copy-source-if-match` (412 when the source's ETag changed) and
+ * `If-None-Match: *` (412 when the destination exists), its `x-amz-metadata-directive: REPLACE`
+ * with the `x-amz-meta-*` sent, and 403 AccessDenied for the requests `deny` matches (a missing
+ * permission). Everything else goes to s3rver unchanged (its signature stays valid).
  */
 class S3Proxy {
   static async start(s3: S3Server): Promise<S3Proxy> {
@@ -55,6 +58,8 @@ class S3Proxy {
   readonly headOverrides = new Map<string, Record<string, string>>();
   /** Runs when a CopyObject arrives, before it is checked and done (e.g. a writer replacing the source). */
   beforeCopy: (() => Promise<void>) | undefined;
+  /** The requests answered 403 AccessDenied, as S3 answers them without the permission. */
+  deny: ((request: SentRequest) => boolean) | undefined;
   private readonly acls = new Map<string, string>();
   private readonly encryption = new Map<string, string>();
   private readonly server: Server;
@@ -88,6 +93,7 @@ class S3Proxy {
     this.versions.clear();
     this.headOverrides.clear();
     this.beforeCopy = undefined;
+    this.deny = undefined;
   }
 
   close(): Promise<void> {
@@ -105,7 +111,18 @@ class S3Proxy {
     const parsed = new URL(url, 'http://proxy');
     const path = decodeURIComponent(parsed.pathname);
     const query = parsed.searchParams;
-    this.requests.push({ method, path, query, headers, body: body.toString('utf8') });
+    const sent = { method, path, query, headers, body: body.toString('utf8') };
+    this.requests.push(sent);
+    if (this.deny?.(sent) === true) {
+      res
+        .writeHead(403, { 'content-type': 'application/xml' })
+        .end(
+          method === 'HEAD'
+            ? undefined
+            : '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>',
+        );
+      return;
+    }
     if (method === 'PUT' && query.has('acl')) {
       this.acls.set(path, body.toString('utf8'));
       res.writeHead(200).end();
@@ -139,7 +156,7 @@ class S3Proxy {
     upstream.end(body);
   }
 
-  /** CopyObject as S3 does it: versionId in the source, If-Match, the SSE asked for. */
+  /** CopyObject as S3 does it: versionId in the source, both If-Match, the SSE and metadata asked for. */
   private async copy(
     path: string,
     headers: IncomingHttpHeaders,
@@ -161,11 +178,36 @@ class S3Proxy {
         );
       return;
     }
+    if (headers['if-none-match'] === '*') {
+      const exists = await this.s3.client
+        .send(new HeadObjectCommand({ Bucket: bucket, Key: key.join('/') }))
+        .then(
+          () => true,
+          () => false,
+        );
+      if (exists) {
+        res
+          .writeHead(412, { 'content-type': 'application/xml' })
+          .end(
+            '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>',
+          );
+        return;
+      }
+    }
+    const metadata = Object.fromEntries(
+      Object.entries(headers)
+        .filter(([name]) => name.startsWith('x-amz-meta-'))
+        .map(([name, value]) => [name.slice('x-amz-meta-'.length), String(value)]),
+    );
     const copied = await this.s3.client.send(
       new CopyObjectCommand({
         Bucket: bucket,
         Key: key.join('/'),
         CopySource: `${sourceBucket}/${sourceKey.join('/')}`,
+        ...(headers['x-amz-metadata-directive'] === 'REPLACE' && {
+          MetadataDirective: 'REPLACE',
+          Metadata: metadata,
+        }),
       }),
     );
     const sse = headers['x-amz-server-side-encryption'];
@@ -281,6 +323,16 @@ describe('ops seed-export', () => {
     expect(copy?.headers['x-amz-copy-source']).toBe(`${s3.bucket}/${OLDER}?versionId=version-7`);
     expect(copy?.headers['x-amz-copy-source-if-match']).toBe(etag);
     expect(copy?.headers['x-amz-server-side-encryption']).toBe('AES256');
+    // It records that source on the seed, and copies only where no seed is (If-None-Match).
+    expect(copy?.headers['x-amz-metadata-directive']).toBe('REPLACE');
+    expect(copy?.headers['if-none-match']).toBe('*');
+    const seedHead = await s3.client.send(new HeadObjectCommand({ Bucket: seeds, Key: seedKey }));
+    expect(seedHead.Metadata).toEqual({
+      'source-bucket': s3.bucket,
+      'source-key': OLDER,
+      'source-version-id': 'version-7',
+      'source-etag': etag,
+    });
     expect(proxy.requests.indexOf(get as SentRequest)).toBeLessThan(
       proxy.requests.indexOf(copy as SentRequest),
     );
@@ -296,9 +348,15 @@ describe('ops seed-export', () => {
         '123456789000 FULL_CONTROL', // s3rver's account: the bucket owner
       ].sort(),
     );
-    // Checked afterwards: the ACL read back, the seed's size and encryption.
+    // Checked afterwards: the ACL read back, the seed's size and encryption (the first HEAD of the
+    // seed asked, before the snapshot was read, whether a seed was there already).
     expect(proxy.sent('GET', `/${seeds}/${seedKey}`).filter((r) => r.query.has('acl'))).toHaveLength(2);
-    expect(proxy.sent('HEAD', `/${seeds}/${seedKey}`)).toHaveLength(1);
+    const seedHeads = proxy.sent('HEAD', `/${seeds}/${seedKey}`);
+    expect(seedHeads).toHaveLength(2);
+    expect(proxy.requests.indexOf(seedHeads[0] as SentRequest)).toBeLessThan(
+      proxy.requests.indexOf(get as SentRequest),
+    );
+    expect(proxy.sent('DELETE', `/${seeds}/`)).toEqual([]);
 
     // What to do next, on stdout.
     expect(result.stdout).toMatch(new RegExp(`^seed ready: s3://${seeds}/${seedKey}$`, 'm'));
@@ -379,17 +437,110 @@ describe('ops seed-export', () => {
     expect(await keysIn(seeds)).toEqual([]);
   });
 
-  it('refuses a seed that S3 reports with another encryption than SSE-S3', async () => {
+  it('refuses a seed that S3 reports with another encryption than SSE-S3, and removes it', async () => {
     const seeds = await seedBucket();
     proxy.headOverrides.set(`/${seeds}/seeds/dev/20261125T020000Z.rdb`, {
       'x-amz-server-side-encryption': 'aws:kms',
     });
     const result = await runOps(bucketForm(seeds, proxy.endpoint, '--snapshot', OLDER), S3RVER_ENV);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(
-      /^ops seed-export: the seed s3:\/\/seeds-\d+\/seeds\/dev\/20261125T020000Z\.rdb is encrypted with aws:kms, not SSE-S3 \(AES256\), which ElastiCache requires: do not use it; run seed-export again/m,
+    expect(result.stderr.trimEnd().split('\n').pop()).toMatch(
+      /^ops seed-export: the seed s3:\/\/seeds-\d+\/seeds\/dev\/20261125T020000Z\.rdb is encrypted with aws:kms, not SSE-S3 \(AES256\), which ElastiCache requires; the seed was removed: fix that and run seed-export again$/,
     );
     expect(result.stdout).toBe('');
+    expect(await keysIn(seeds)).toEqual([]);
+  });
+
+  it('a denied ACL grant removes the copied seed, and says so', async () => {
+    const seeds = await seedBucket();
+    const seedKey = 'seeds/dev/20261125T020000Z.rdb';
+    proxy.deny = (r) => r.method === 'PUT' && r.query.has('acl');
+
+    const result = await runOps(bucketForm(seeds, proxy.endpoint, '--snapshot', OLDER), S3RVER_ENV);
+
+    expect(result.code).toBe(1);
+    const last = result.stderr.trimEnd().split('\n').pop();
+    expect(last).toBe(
+      `ops seed-export: PutObjectAcl on s3://${seeds}/${seedKey} was denied: these credentials need s3:PutObjectAcl on the seed bucket's seeds/ prefix (the stage stack's output SeedExportPolicyArn is a managed policy with exactly that), so ElastiCache's read grant is not set; the seed was removed: fix that and run seed-export again`,
+    );
+    expect(proxy.sent('DELETE', `/${seeds}/${seedKey}`)).toHaveLength(1);
+    expect(await keysIn(seeds)).toEqual([]);
+    expect(result.stdout).toBe('');
+  });
+
+  it('when removing the failed seed fails too, says that the key exists and must not be used', async () => {
+    const seeds = await seedBucket();
+    const seedKey = 'seeds/dev/20261125T020000Z.rdb';
+    proxy.deny = (r) => (r.method === 'PUT' && r.query.has('acl')) || r.method === 'DELETE';
+
+    const result = await runOps(bucketForm(seeds, proxy.endpoint, '--snapshot', OLDER), S3RVER_ENV);
+
+    expect(result.code).toBe(1);
+    const last = result.stderr.trimEnd().split('\n').pop() ?? '';
+    expect(last).toMatch(
+      new RegExp(
+        `^ops seed-export: PutObjectAcl on s3://${seeds}/${seedKey} was denied: .*; removing the seed failed too \\(.*denied.*\\): s3://${seeds}/${seedKey} exists and must not be used: remove it with aws s3 rm s3://${seeds}/${seedKey} and run seed-export again$`,
+      ),
+    );
+    expect(await keysIn(seeds)).toEqual([seedKey]);
+  });
+
+  it('refuses to replace a seed of another snapshot with the same file name; the same snapshot again only re-checks', async () => {
+    const seeds = await seedBucket();
+    const seedKey = 'seeds/dev/20261125T020000Z.rdb';
+    const other = 'archive/dev/2026/11/25/20261125T020000Z.rdb';
+    await put(other, newer);
+    expect((await runOps(bucketForm(seeds, proxy.endpoint, '--snapshot', OLDER), S3RVER_ENV)).code).toBe(0);
+    proxy.reset();
+
+    const refused = await runOps(bucketForm(seeds, proxy.endpoint, '--snapshot', other), S3RVER_ENV);
+
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^ops seed-export: s3://${seeds}/${seedKey} is already the seed of another snapshot, s3://${s3.bucket}/${OLDER} \\(ETag "[0-9a-f]+"\\), not of s3://${s3.bucket}/${other}: nothing was written\\. .*aws s3 rm s3://${seeds}/${seedKey}`,
+        ),
+      ),
+    ]);
+    // Refused before the snapshot was read; the first seed is untouched.
+    expect(proxy.sent('GET', `/${s3.bucket}/`)).toEqual([]);
+    expect(proxy.requests.filter((r) => r.method === 'PUT' || r.method === 'DELETE')).toEqual([]);
+    expect((await bytesOf(seeds, seedKey)).equals(older)).toBe(true);
+
+    // The same snapshot again: no second copy; the seed is granted and checked again, and printed.
+    proxy.reset();
+    const again = await runOps(bucketForm(seeds, proxy.endpoint, '--snapshot', OLDER), S3RVER_ENV);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/already the seed of this snapshot .*not copied again/);
+    expect(proxy.sent('PUT', `/${seeds}/`).filter((r) => !r.query.has('acl'))).toEqual([]);
+    expect(proxy.sent('PUT', `/${seeds}/${seedKey}`).filter((r) => r.query.has('acl'))).toHaveLength(1);
+    expect(again.stdout).toMatch(new RegExp(`^seed ready: s3://${seeds}/${seedKey}$`, 'm'));
+    expect((await bytesOf(seeds, seedKey)).equals(older)).toBe(true);
+  });
+
+  it('without permission to HEAD a missing seed (403, as S3 answers without s3:ListBucket), the copy still never replaces one', async () => {
+    const seeds = await seedBucket();
+    const seedKey = 'seeds/dev/20261125T020000Z.rdb';
+    const other = 'archive/dev/2026/11/25/20261125T020000Z.rdb';
+    await put(other, newer);
+    // An absent seed answers 403 to the first HEAD: exported as usual.
+    let heads = 0;
+    proxy.deny = (r) => r.method === 'HEAD' && r.path === `/${seeds}/${seedKey}` && heads++ === 0;
+    expect((await runOps(bucketForm(seeds, proxy.endpoint, '--snapshot', OLDER), S3RVER_ENV)).code).toBe(0);
+
+    // A present one that cannot be HEADed: the copy's If-None-Match refuses it.
+    proxy.reset();
+    proxy.deny = (r) => r.method === 'HEAD' && r.path === `/${seeds}/${seedKey}`;
+    const refused = await runOps(bucketForm(seeds, proxy.endpoint, '--snapshot', other), S3RVER_ENV);
+
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trimEnd().split('\n').pop()).toMatch(
+      new RegExp(
+        `^ops seed-export: s3://${seeds}/${seedKey} exists already \\(a seed of another snapshot, or of this one: reading it was denied\\): nothing was written\\. .*aws s3 rm s3://${seeds}/${seedKey}`,
+      ),
+    );
+    expect((await bytesOf(seeds, seedKey)).equals(older)).toBe(true);
   });
 
   it('refuses a snapshot larger than CopyObject copies (5 GiB) before reading it', async () => {
@@ -576,6 +727,27 @@ describe('ops seed-export', () => {
       expect(result.stdout).toContain(
         `In lib/config/dev.ts, the stage's engine gets:\n  seed: '${seedKey}',\n`,
       );
+    });
+
+    it("refuses a seed key that holds the seed of another folder's snapshot of the same name", async () => {
+      const seeds = await seedBucket();
+      stack({ BackupBucketName: s3.bucket, SeedBucketName: seeds });
+      const manual = 'snapshots/manual/2026/11/26/20261126T020000Z.rdb';
+      await put(manual, older);
+      const seedKey = 'seeds/dev/20261126T020000Z.rdb';
+      expect((await runInProcess(['seed-export', '--stage', 'dev', '--snapshot', NEWER])).code).toBe(0);
+
+      const result = await runInProcess(['seed-export', '--stage', 'dev', '--snapshot', manual]);
+
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `^ops seed-export: s3://${seeds}/${seedKey} is already the seed of another snapshot, s3://${s3.bucket}/${NEWER} .*, not of s3://${s3.bucket}/${manual}: nothing was written\\.`,
+        ),
+      );
+      expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(result.stdout).toBe('');
+      expect((await bytesOf(seeds, seedKey)).equals(newer)).toBe(true);
     });
 
     it('without SeedBucketName: exit 1, how to get a seed bucket, nothing read or written', async () => {

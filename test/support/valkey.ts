@@ -148,7 +148,12 @@ export class ValkeyProcess {
     while (Date.now() < deadline) {
       if (!this.running) {
         const code = await this.exited;
-        throw new Error(`valkey-server exited (code ${code}) before it was ready:\n${this.output}`);
+        // unshare's own refusal (`unshare: write failed /proc/self/uid_map...`): .ci/prepare-machine
+        // checks unprivileged user namespaces and names the setting that allows them.
+        const hint = /^unshare: /m.test(this.output)
+          ? '\n(no user namespace for chroot: run `bash .ci/prepare-machine`, which says what to change)'
+          : '';
+        throw new Error(`valkey-server exited (code ${code}) before it was ready:\n${this.output}${hint}`);
       }
       if (this.output.includes('Ready to accept connections')) return;
       await sleep(25);

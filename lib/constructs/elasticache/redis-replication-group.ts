@@ -1,14 +1,12 @@
 import { Annotations, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { ResolvedElastiCacheEngine } from '../../config/engine';
 import type { EvictionPolicy } from '../../config/stage-config';
@@ -173,15 +171,16 @@ export class RedisReplicationGroup extends Construct {
     });
 
     // --- Logs ----------------------------------------------------------------------------------
-    const logGroup = (constructId: string, kind: string): logs.LogGroup =>
+    const logGroup = (constructId: string): logs.LogGroup =>
       new logs.LogGroup(this, constructId, {
-        logGroupName: `/emailclient/redis/${envName}/elasticache/${kind}`,
+        // Unnamed (CloudFormation names it; outputs EngineLogGroupName and SlowLogGroupName): a kept
+        // group with a fixed name would block the next switch to ElastiCache ("already exists").
         retention: props.logRetention,
         encryptionKey: props.kmsKey,
         removalPolicy: props.removalPolicy,
       });
-    this.engineLogGroup = logGroup('EngineLog', 'engine');
-    this.slowLogGroup = logGroup('SlowLog', 'slow');
+    this.engineLogGroup = logGroup('EngineLog');
+    this.slowLogGroup = logGroup('SlowLog');
     const delivery = (logType: string, group: logs.ILogGroup) => ({
       destinationType: 'cloudwatch-logs',
       destinationDetails: { cloudWatchLogsDetails: { logGroup: group.logGroupName } },
@@ -262,44 +261,27 @@ export class RedisReplicationGroup extends Construct {
   }
 
   /**
-   * Sends ElastiCache's events about this group (creation or update failed, snapshot failed, a
-   * limit approaching, ...) to the stage's alarm topic, through EventBridge: ElastiCache's own SNS
-   * notifications cannot publish to a KMS-encrypted topic, EventBridge can (with the key statement
-   * below). The group's id is in every such event's resource ARN (its nodes `<id>-00n`, its
-   * automatic snapshots `automatic.<id>-...`).
+   * ElastiCache's notifications about this group (failover, node replacement, maintenance, snapshot
+   * failures: AWS's "Event notifications" list) go to an SNS topic of their own, because ElastiCache
+   * cannot publish to a KMS-encrypted topic (AWS: ElastiCacheSNS), and the alarm topic is one. The
+   * messages hold event names and node ids only; the topic is TLS only and subscribed like the
+   * alarm topic.
    */
-  public notifyTopic(topic: sns.ITopic, kmsKey: kms.IKey): events.Rule {
-    const stack = Stack.of(this);
-    kmsKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowEventBridgeToTheAlarmTopic',
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-      }),
-    );
-    return new events.Rule(this, 'Events', {
-      description: 'ElastiCache events of this replication group, to the alarm topic',
-      eventPattern: {
-        source: ['aws.elasticache'],
-        detailType: ELASTICACHE_EVENT_TYPES,
-        resources: events.Match.wildcard(`*${this.replicationGroup.ref}*`),
-      },
-      targets: [new targets.SnsTopic(topic)],
+  public addEventsTopic(alarmEmail: string | undefined): sns.Topic {
+    const topic = new sns.Topic(this, 'EventsTopic', {
+      displayName: 'Redis ElastiCache events',
+      enforceSSL: true,
     });
+    Validations.of(topic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason:
+        'ElastiCache cannot publish its notifications to a KMS-encrypted topic (AWS ElastiCache SNS docs); the messages carry event names and node ids, no data.',
+    });
+    if (alarmEmail !== undefined) topic.addSubscription(new subscriptions.EmailSubscription(alarmEmail));
+    this.replicationGroup.notificationTopicArn = topic.topicArn;
+    return topic;
   }
 }
-
-/** ElastiCache's EventBridge events an operator must hear about (AWS's list minus the routine ones). */
-export const ELASTICACHE_EVENT_TYPES = [
-  'Cache Creation Failed',
-  'Cache Update Failed',
-  'Cache Limit Approaching',
-  'Snapshot Creation Failed',
-  'Snapshot Export Failed',
-  'Snapshot Copy Failed',
-];
 
 function requireSeedBucket(bucket: s3.IBucket | undefined): s3.IBucket {
   if (bucket === undefined) throw new Error('engine.seed needs the stage seed bucket (RedisSeedBucket)');

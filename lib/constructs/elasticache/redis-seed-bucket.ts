@@ -62,12 +62,22 @@ export class RedisSeedBucket extends Construct {
       ],
     });
     const seeds = this.bucket.arnForObjects(`${SEED_PREFIX}*`);
+    // AWS's seeding page grants the service GetObject, ListBucket and GetBucketAcl (opt-in regions).
+    const elastiCache = new iam.ServicePrincipal(`${stack.region}.elasticache-snapshot.amazonaws.com`);
     this.bucket.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'ElastiCacheReadsSeeds',
-        principals: [new iam.ServicePrincipal(`${stack.region}.elasticache-snapshot.amazonaws.com`)],
+        principals: [elastiCache],
         actions: ['s3:GetObject'],
         resources: [seeds],
+      }),
+    );
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'ElastiCacheListsSeeds',
+        principals: [elastiCache],
+        actions: ['s3:ListBucket', 's3:GetBucketAcl'],
+        resources: [this.bucket.bucketArn],
       }),
     );
     this.bucket.addToResourcePolicy(
@@ -110,7 +120,7 @@ export class RedisSeedBucket extends Construct {
         }),
         new iam.PolicyStatement({
           sid: 'WriteSeedsOfThisStage',
-          actions: ['s3:PutObject', 's3:PutObjectAcl', 's3:GetObject', 's3:GetObjectAcl'],
+          actions: ['s3:PutObject', 's3:PutObjectAcl', 's3:GetObject', 's3:GetObjectAcl', 's3:DeleteObject'],
           resources: [stageSeeds],
         }),
       ],

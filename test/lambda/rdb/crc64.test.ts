@@ -57,14 +57,20 @@ describe('crc64 (Jones, as Redis)', () => {
     expect(crc.matchesLittleEndian(trailer)).toBe(false);
   });
 
-  it('hashes 64 MiB in well under a second (hot path of a 1 GB backup)', () => {
-    const data = randomBytes(64 * 1024 * 1024);
-    const crc = new Crc64();
-    crc.update(data.subarray(0, 1024 * 1024)); // warm up the JIT
-    const started = performance.now();
-    for (let i = 0; i < data.length; i += 65_536) crc.update(data.subarray(i, i + 65_536));
-    const seconds = (performance.now() - started) / 1000;
-    // ~1.5 GB/s here; the bound leaves room for slow CI machines.
-    expect(64 / seconds).toBeGreaterThan(200);
+  // Speed is measured by npm run bench:backup (a peer run in the same process), not here: a timed
+  // test fails on a busy machine. What a streamed backup relies on is that chunking changes nothing.
+  it('gives the same CRC however a stream is cut into chunks (as a backup streams 64 KiB at a time)', () => {
+    const data = randomBytes(4 * 1024 * 1024 + 7);
+    const whole = new Crc64().update(data);
+    const chunked = new Crc64();
+    for (let i = 0; i < data.length; i += 65_536) chunked.update(data.subarray(i, i + 65_536));
+    const odd = new Crc64();
+    for (let i = 0; i < data.length; i += 4093) odd.update(data.subarray(i, i + 4093));
+    expect(chunked.value).toBe(whole.value);
+    expect(odd.value).toBe(whole.value);
+    expect(whole.value).toBe(crc64(data));
+    // And it can fail: one flipped byte changes it.
+    data[1000] = (data[1000] as number) ^ 1;
+    expect(crc64(data)).not.toBe(whole.value);
   });
 });

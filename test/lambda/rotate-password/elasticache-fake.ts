@@ -3,6 +3,7 @@ import {
   type DescribeUsersCommandInput,
   type ElastiCacheClientResolvedConfig,
   InvalidParameterValueException,
+  InvalidUserGroupStateFault,
   InvalidUserStateFault,
   ModifyUserCommand,
   type ModifyUserCommandInput,
@@ -29,6 +30,14 @@ interface FakeUser {
   stuck: boolean;
   /** The next ModifyUser is accepted, then the user is stuck. */
   stickAfterModify: boolean;
+  /** The next ModifyUser finds the user `modifying`: another change came just before it. */
+  changeBeforeModify: boolean;
+  /** ModifyUser calls left that find the user's group `modifying` (InvalidUserGroupStateFault). */
+  groupBusyModifies: number;
+  /** DescribeUsers calls left, after the next ModifyUser, that still read the `active` of before. */
+  staleActiveAfterModify: number;
+  /** DescribeUsers calls left that read the `active` of before the last ModifyUser (stale). */
+  staleActiveDescribes: number;
 }
 
 export interface FakeElastiCacheOptions {
@@ -49,7 +58,10 @@ export interface FakeElastiCacheOptions {
  *   again, only some DescribeUsers later (asynchronous, as the service);
  * - DescribeUsers tells the status and how many passwords the user has, never which;
  * - `stick` (an operation that hangs), `deployReset` (CloudFormation updating the CfnUser with the
- *   AWSCURRENT of that moment) for the tests.
+ *   AWSCURRENT of that moment), `changeBeforeNextModify` and `groupBusyForNextModifies` (another
+ *   change that makes the user or its user group busy: InvalidUserStateFault,
+ *   InvalidUserGroupStateFault), `staleActiveAfterNextModify` (DescribeUsers reads that lag) for the
+ *   tests.
  * The `control` connection stands for ElastiCache's own management access to its nodes.
  */
 export class FakeElastiCache {
@@ -69,16 +81,22 @@ export class FakeElastiCache {
     mock.on(DescribeUsersCommand).callsFake(async (input: DescribeUsersCommandInput) => {
       this.calls.push(`DescribeUsers ${input.UserId ?? ''}`.trim());
       const user = this.user(input.UserId);
-      if (user.status === 'modifying' && !user.stuck && user.applying !== undefined) {
+      let status = user.status;
+      if (user.staleActiveDescribes > 0) {
+        // A read of the control plane that lags: the change is neither seen nor advanced.
+        user.staleActiveDescribes -= 1;
+        status = 'active';
+      } else if (user.status === 'modifying' && !user.stuck && user.applying !== undefined) {
         if (user.describesUntilApplied <= 0) await this.apply(user, user.applying);
         else user.describesUntilApplied -= 1;
+        status = user.status;
       }
       return {
         Users: [
           {
             UserId: user.userId,
             UserName: user.userName,
-            Status: user.status,
+            Status: status,
             Engine: 'valkey',
             Authentication: { Type: 'password', PasswordCount: user.passwords.length },
             ARN: `arn:aws:elasticache:eu-west-1:123456789012:user:${user.userId}`,
@@ -105,6 +123,20 @@ export class FakeElastiCache {
           message: 'Passwords length must be between 16-128 characters.',
           $metadata: {},
         });
+      if (user.changeBeforeModify) {
+        // Another change (a deploy, ElastiCache's own) makes the user `modifying` just before.
+        user.changeBeforeModify = false;
+        user.status = 'modifying';
+        user.applying = [...user.passwords];
+        user.describesUntilApplied = this.describesWhileModifying;
+      }
+      if (user.groupBusyModifies > 0) {
+        user.groupBusyModifies -= 1;
+        throw new InvalidUserGroupStateFault({
+          message: `User group of user ${user.userId} is not in active state.`,
+          $metadata: {},
+        });
+      }
       if (user.status !== 'active')
         throw new InvalidUserStateFault({
           message: `User ${user.userId} is not in active state.`,
@@ -118,6 +150,8 @@ export class FakeElastiCache {
         user.stickAfterModify = false;
         user.stuck = true;
       }
+      user.staleActiveDescribes = user.staleActiveAfterModify;
+      user.staleActiveAfterModify = 0;
       return { UserId: user.userId, UserName: user.userName, Status: 'modifying' };
     });
   }
@@ -133,6 +167,10 @@ export class FakeElastiCache {
       describesUntilApplied: 0,
       stuck: false,
       stickAfterModify: false,
+      changeBeforeModify: false,
+      groupBusyModifies: 0,
+      staleActiveAfterModify: 0,
+      staleActiveDescribes: 0,
     });
   }
 
@@ -150,6 +188,33 @@ export class FakeElastiCache {
   /** The next ModifyUser of the user is accepted, and then never applied until `release`. */
   stickAfterNextModify(userId: string): void {
     this.user(userId).stickAfterModify = true;
+  }
+
+  /**
+   * Another change of the user (a deploy, a concurrent rotation) lands between the function's wait
+   * for `active` and its next ModifyUser: that ModifyUser finds the user `modifying` and is refused
+   * with InvalidUserStateFault; the other change is applied after `describesWhileModifying` polls.
+   */
+  changeBeforeNextModify(userId: string): void {
+    this.user(userId).changeBeforeModify = true;
+  }
+
+  /**
+   * The user's group is `modifying` (the other user of the group is being changed) for the next
+   * `times` ModifyUser calls of this user: each is refused with InvalidUserGroupStateFault, and the
+   * user itself reads `active` throughout.
+   */
+  groupBusyForNextModifies(userId: string, times: number): void {
+    this.user(userId).groupBusyModifies = times;
+  }
+
+  /**
+   * After the next ModifyUser of the user, the next `describes` DescribeUsers still read the
+   * `active` (and password count) of before it, and the change stays unapplied meanwhile: the
+   * control plane's reads lag its writes. `Infinity`: the change never reaches the server.
+   */
+  staleActiveAfterNextModify(userId: string, describes: number): void {
+    this.user(userId).staleActiveAfterModify = describes;
   }
 
   /** Ends `stick`: a pending ModifyUser is applied now, and the user is `active`. */

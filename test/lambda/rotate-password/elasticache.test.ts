@@ -6,6 +6,7 @@ import Redis from 'ioredis';
 import { sha256 } from '../../../lambda/rotate-password/contract';
 import {
   type ElastiCacheRotationDeps,
+  MODIFY_ATTEMPTS,
   rotateElastiCacheUser,
 } from '../../../lambda/rotate-password/elasticache';
 import type { RotationStep } from '../../../lambda/rotate-password/rotation';
@@ -419,6 +420,113 @@ describe('rotate-password on ElastiCache (fake control plane, real TLS Redis)', 
     await s.step('app', 'finishSecret', token);
     expect([s.current('app'), s.previous('app')]).toEqual([p1, p0]);
     expect(await s.logins('app', { p1, p0 })).toEqual({ p1: 'OK', p0: 'OK' });
+  });
+
+  it.each([
+    [
+      'InvalidUserStateFault',
+      'another change makes the user `modifying`',
+      (stage: Stage) => stage.elasticache.changeBeforeNextModify(USER_ID.app),
+    ],
+    [
+      'InvalidUserGroupStateFault',
+      'the other user of the group is being changed',
+      (stage: Stage) => stage.elasticache.groupBusyForNextModifies(USER_ID.app, 1),
+    ],
+  ])(
+    'ModifyUser refused once with %s (%s in between): setSecret waits for active and sends it again',
+    async (fault, _why, busy) => {
+      const p0 = s.initial.app;
+      const token = s.startRotation('app');
+      await s.step('app', 'createSecret', token);
+      const p1 = s.pending('app');
+      busy(s);
+      await s.step('app', 'setSecret', token);
+      expect(changes(s)).toEqual([`ModifyUser ${USER_ID.app}`, `ModifyUser ${USER_ID.app}`]);
+      // Only the second was accepted.
+      expect(s.elasticache.modifications).toEqual([{ userId: USER_ID.app, passwords: [p0, p1] }]);
+      const warnings = s.log.lines.map((line) => JSON.parse(line)).filter(({ level }) => level === 'warn');
+      expect(warnings).toEqual([
+        expect.objectContaining({
+          message: expect.stringMatching(
+            /^ElastiCache refused ModifyUser: the user or its user group is busy/,
+          ),
+          attributes: [expect.objectContaining({ fault, attempt: 1, maxAttempts: MODIFY_ATTEMPTS })],
+        }),
+      ]);
+      expect(await s.logins('app', { p1, p0 })).toEqual({ p1: 'OK', p0: 'OK' });
+      await s.step('app', 'testSecret', token);
+      await s.step('app', 'finishSecret', token);
+      expect([s.current('app'), s.previous('app')]).toEqual([p1, p0]);
+      expect(s.elasticache.modifications).toHaveLength(1);
+    },
+  );
+
+  it(`ModifyUser refused every time: setSecret gives up after ${MODIFY_ATTEMPTS} attempts, or sooner when the wait budget is spent, and changes nothing`, async () => {
+    const p0 = s.initial.app;
+    const token = s.startRotation('app');
+    await s.step('app', 'createSecret', token);
+    const p1 = s.pending('app');
+    s.elasticache.groupBusyForNextModifies(USER_ID.app, Number.POSITIVE_INFINITY);
+    expect(await failure(s.step('app', 'setSecret', token))).toMatch(
+      new RegExp(
+        `step setSecret failed: ElastiCache refused ModifyUser of user ${USER_ID.app} ${MODIFY_ATTEMPTS} times in \\d+ s, last with InvalidUserGroupStateFault \\(User group of user ${USER_ID.app} is not in active state\\.\\): another change of the user or its user group kept it busy; nothing was changed; Secrets Manager tries the step again$`,
+      ),
+    );
+    expect(changes(s)).toEqual(Array(MODIFY_ATTEMPTS).fill(`ModifyUser ${USER_ID.app}`));
+
+    // A budget shorter than the attempts: it stops when the next wait would overrun it.
+    const before = changes(s).length;
+    expect(
+      await failure(s.step('app', 'setSecret', token, { waitBudgetMs: 300, pollIntervalMs: 200 })),
+    ).toMatch(/refused ModifyUser of user \S+ [12] times in \d+ s, last with InvalidUserGroupStateFault/);
+    expect(changes(s).length - before).toBeLessThan(MODIFY_ATTEMPTS);
+    expect(s.elasticache.modifications).toEqual([]);
+    expect(await s.logins('app', { p0, p1 })).toEqual({ p0: 'OK', p1: 'WRONGPASS' });
+    expect(s.current('app')).toBe(p0);
+  });
+
+  it('a stale `active` right after ModifyUser: setSecret polls the logins again instead of failing, and modifies once', async () => {
+    const p0 = s.initial.app;
+    const token = s.startRotation('app');
+    await s.step('app', 'createSecret', token);
+    const p1 = s.pending('app');
+    // The first DescribeUsers after ModifyUser reads `active` while the change is not applied.
+    s.elasticache.staleActiveAfterNextModify(USER_ID.app, 1);
+    await s.step('app', 'setSecret', token);
+    expect(s.elasticache.calls).toEqual([
+      `DescribeUsers ${USER_ID.app}`,
+      `ModifyUser ${USER_ID.app}`,
+      `DescribeUsers ${USER_ID.app}`, // stale `active`: the pending password is refused still
+      `DescribeUsers ${USER_ID.app}`, // modifying
+      `DescribeUsers ${USER_ID.app}`, // applied: active
+    ]);
+    expect(s.elasticache.modifications).toEqual([{ userId: USER_ID.app, passwords: [p0, p1] }]);
+    expect(await s.logins('app', { p1, p0 })).toEqual({ p1: 'OK', p0: 'OK' });
+    await s.step('app', 'testSecret', token);
+    await s.step('app', 'finishSecret', token);
+    expect([s.current('app'), s.previous('app')]).toEqual([p1, p0]);
+  });
+
+  it('`active` after ModifyUser but the password never logs in: setSecret throws once the wait budget is spent', async () => {
+    const p0 = s.initial.app;
+    const token = s.startRotation('app');
+    await s.step('app', 'createSecret', token);
+    const p1 = s.pending('app');
+    s.elasticache.staleActiveAfterNextModify(USER_ID.app, Number.POSITIVE_INFINITY);
+    const started = Date.now();
+    expect(
+      await failure(s.step('app', 'setSecret', token, { waitBudgetMs: 400, pollIntervalMs: 50 })),
+    ).toMatch(
+      new RegExp(
+        `step setSecret failed: ElastiCache reports user ${USER_ID.app} active after ModifyUser, but the primary endpoint still refuses its pending password after \\d+ s \\(Secrets Manager tries the step again\\)$`,
+      ),
+    );
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // It polled more than once, and sent ModifyUser once.
+    expect(s.elasticache.calls.filter((call) => call.startsWith('DescribeUsers')).length).toBeGreaterThan(2);
+    expect(changes(s)).toEqual([`ModifyUser ${USER_ID.app}`]);
+    expect(await s.logins('app', { p0, p1 })).toEqual({ p0: 'OK', p1: 'WRONGPASS' });
   });
 
   it('a deploy that reset the passwords to [current] between setSecret and finishSecret: finishSecret sets both again before the label moves', async () => {

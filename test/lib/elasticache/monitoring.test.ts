@@ -413,13 +413,9 @@ describe('Dev on ElastiCache: two cache.t4g.small nodes (one replica)', () => {
     ]) {
       expect(text).not.toContain(word);
     }
-    // The schedule, and ElastiCache's own events to the topic: no ECS task-state rule.
-    expect(Object.keys(template.findResources('AWS::Events::Rule')).sort()).toEqual(
-      [
-        logicalId(stack.monitoring.node.findChild('Schedule')),
-        logicalId(stack.elastiCache.node.findChild('Events')),
-      ].sort(),
-    );
+    expect(Object.keys(template.findResources('AWS::Events::Rule'))).toEqual([
+      logicalId(stack.monitoring.node.findChild('Schedule')),
+    ]);
   });
 
   describe('dashboard', () => {

@@ -209,37 +209,34 @@ describe('the replication group', () => {
     });
   });
 
-  it('sends engine and slow logs to KMS-encrypted log groups, and its events to the alarm topic', () => {
+  it('sends engine and slow logs to KMS-encrypted, unnamed log groups, and its notifications to a topic of their own', () => {
     const { resource } = only(prod, 'AWS::ElastiCache::ReplicationGroup');
-    const groups = prod.findResources('AWS::Logs::LogGroup', {
-      Properties: { LogGroupName: Match.stringLikeRegexp('^/emailclient/redis/prod/elasticache/') },
-    });
-    expect(Object.keys(groups)).toHaveLength(2);
-    for (const group of Object.values(groups) as any[]) expect(group.Properties.KmsKeyId).toBeDefined();
-    expect(
-      resource.Properties.LogDeliveryConfigurations.map((c: any) => [
-        c.LogType,
-        c.DestinationType,
-        c.LogFormat,
-      ]),
-    ).toEqual([
+    const delivered = resource.Properties.LogDeliveryConfigurations;
+    expect(delivered.map((c: any) => [c.LogType, c.DestinationType, c.LogFormat])).toEqual([
       ['engine-log', 'cloudwatch-logs', 'json'],
       ['slow-log', 'cloudwatch-logs', 'json'],
     ]);
-    // Events go through EventBridge (ElastiCache's own notifications cannot use an encrypted topic).
-    const topic = only(prod, 'AWS::SNS::Topic').id;
-    expect(resource.Properties.NotificationTopicArn).toBeUndefined();
-    const group = only(prod, 'AWS::ElastiCache::ReplicationGroup').id;
-    prod.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: {
-        source: ['aws.elasticache'],
-        'detail-type': Match.arrayWith(['Cache Update Failed', 'Snapshot Creation Failed']),
-        resources: [{ wildcard: { 'Fn::Join': ['', ['*', { Ref: group }, '*']] } }],
-      },
-      Targets: [Match.objectLike({ Arn: { Ref: topic } })],
-    });
-    const keyPolicy = JSON.stringify(only(prod, 'AWS::KMS::Key').resource.Properties.KeyPolicy);
-    expect(keyPolicy).toContain('AllowEventBridgeToTheAlarmTopic');
+    for (const configuration of delivered) {
+      const groupId = configuration.DestinationDetails.CloudWatchLogsDetails.LogGroup.Ref;
+      const group = prod.toJSON().Resources[groupId];
+      expect(group.Type).toBe('AWS::Logs::LogGroup');
+      expect(group.Properties.KmsKeyId).toBeDefined();
+      // No fixed name: a kept group must never block the next switch ("already exists").
+      expect(group.Properties.LogGroupName).toBeUndefined();
+      expect(group.DeletionPolicy).toBe('Retain');
+    }
+    // ElastiCache cannot publish to a KMS-encrypted topic: its notifications have their own, TLS only.
+    const topics = prod.findResources('AWS::SNS::Topic');
+    const events = Object.entries(topics).find(([id]) => id.startsWith('ElastiCacheEventsTopic'));
+    expect(events).toBeDefined();
+    expect(resource.Properties.NotificationTopicArn).toEqual({ Ref: events?.[0] });
+    const eventsPolicy = JSON.stringify(prod.findResources('AWS::SNS::TopicPolicy'));
+    expect(eventsPolicy).toContain(events?.[0]);
+    expect(eventsPolicy).toContain('"aws:SecureTransport":"false"');
+    const alarmTopic = Object.entries(topics).find(([id]) =>
+      id.startsWith('MonitoringAlarmTopic'),
+    )?.[1] as any;
+    expect(alarmTopic.Properties.KmsMasterKeyId).toBeDefined();
   });
 
   it('in a retained stage, takes a final snapshot when deleted or replaced; elsewhere is deleted', () => {
@@ -417,6 +414,8 @@ describe('what a stage keeps when it switches engine', () => {
       'BackupBucketBC94E555',
       'BackupAccessLogs0B47D8EE',
       'MonitoringAlarmTopicAF62D4F1',
+      // Named: a stage going back to Fargate must find it in the template, not left behind.
+      'RestoreLogs66025D1F',
     ];
     for (const id of kept) {
       expect(fargate).toContain(id);
@@ -484,6 +483,8 @@ describe('the seed', () => {
         /"Service":\{"Fn::Join":\["",\[\{"Ref":"AWS::Region"\},".elasticache-snapshot.amazonaws.com"\]\]\}/,
       );
       expect(policy).toMatch(/"Action":"s3:GetObject".*\/seeds\/\*/);
+      expect(policy).toContain('"Action":["s3:GetBucketAcl","s3:ListBucket"]');
+      expect(policy).toContain('"Sid":"ElastiCacheListsSeeds"');
       expect(policy).toContain('"StringNotEquals":{"s3:x-amz-server-side-encryption":"AES256"}');
     }
   });
@@ -534,7 +535,7 @@ describe('cdk-nag', () => {
     expect(report).toEqual([]);
   });
 
-  it('acknowledges narrowly: AEC6 on the group (RBAC, not an AUTH token), SMG4 on the unusable default password', () => {
+  it('acknowledges narrowly: AEC6 on the group (RBAC, not an AUTH token), SMG4 on the unusable default password, SNS2 on the events topic', () => {
     const stage = synthesized.stage('Prod');
     const acknowledged = stage.node
       .findAll()
@@ -551,6 +552,7 @@ describe('cdk-nag', () => {
       .sort();
     expect(acknowledged).toEqual([
       'ElastiCache/DisabledDefaultUserPassword AwsSolutions-SMG4',
+      'ElastiCache/EventsTopic AwsSolutions-SNS2',
       'ElastiCache/ReplicationGroup AwsSolutions-AEC6',
       'Seeds/ExportPolicy AwsSolutions-IAM5[Resource::<BackupBucketBC94E555.Arn>/snapshots/*]',
       'Seeds/ExportPolicy AwsSolutions-IAM5[Resource::<SeedsBucket5F497960.Arn>/seeds/prod/*]',
