@@ -8,6 +8,7 @@ import { version } from '../package.json';
 import { EXIT, NO_CREDENTIALS, reportUsageErrors, sayUsageError, terminal, UsageError } from './cli-kit';
 import { type CommandSpec, commandFromSpec } from './command-spec';
 import { backupCommand } from './commands/backup';
+import { copyDataCommand } from './commands/copy-data';
 import { metricsCommand } from './commands/metrics';
 import { restoreCommand } from './commands/restore';
 import { seedExportCommand } from './commands/seed-export';
@@ -22,6 +23,7 @@ const COMMANDS: readonly CommandSpec[] = [
   restoreCommand,
   metricsCommand,
   seedExportCommand,
+  copyDataCommand,
 ];
 
 /** Runs the CLI; resolves to the exit code. */
