@@ -21,20 +21,82 @@ export async function openConnection(target: RedisTarget, side: Side): Promise<R
     ...ioredisOptions(target, { connectTimeoutMs: 10_000, commandTimeoutMs: 120_000, maxReconnects: 2 }),
     protocol: 2,
   });
-  // ioredis rejects connect() with a bare "Connection is closed." and reports the reason
-  // (WRONGPASS, ECONNREFUSED, a certificate error) as an 'error' event: keep the first one.
-  let reported: Error | undefined;
+  // ioredis rejects a command with a bare "Connection is closed." (or "Reached the max retries per
+  // request limit") and reports the reasons (WRONGPASS, ECONNRESET, ECONNREFUSED, a certificate
+  // error) as 'error' events, one per attempt, for as long as the connection lives: keep the most
+  // telling one (what the server answered, or a certificate's fault), else the last.
+  const state: ConnectionState = { side, target };
+  connectionStates.set(client, state);
   client.on('error', (error: Error) => {
-    reported ??= error;
+    state.error = moreRelevant(state.error, error);
+    state.at = performance.now();
   });
   try {
     await client.connect();
     await client.ping();
   } catch (error) {
     client.disconnect();
-    throw connectionError(side, target, reported ?? (error as Error));
+    // The rejection is a bare "Connection is closed." unless it is an answer (PING: NOAUTH).
+    throw connectionError(
+      side,
+      target,
+      state.error === undefined ? (error as Error) : moreRelevant(error as Error, state.error),
+    );
   }
   return client;
+}
+
+interface ConnectionState {
+  readonly side: Side;
+  readonly target: RedisTarget;
+  /** The most telling, else the last, error event of the connection, and when it came. */
+  error?: Error;
+  at?: number;
+}
+
+const connectionStates = new WeakMap<Redis, ConnectionState>();
+
+/** What ioredis rejects a command with when the connection is gone: it says nothing of why. */
+const CONNECTION_LOST =
+  /Connection is closed\.?|Command aborted due to connection close\.?|Reached the max retries per request limit[^.]*\.(?: Refer to "maxRetriesPerRequest" option for details\.)?|Stream isn't writeable and enableOfflineQueue options is false/;
+
+/**
+ * A failure's message for the operator: ioredis's bare "Connection is closed." (or its kin) gives
+ * way to why, as the connection's error events told it (`the connection to the target
+ * default@10.0.1.5:6379 failed: read ECONNRESET`). Other messages are left as they are.
+ */
+export function explainFailure(message: string, clients: readonly Redis[]): string {
+  if (!CONNECTION_LOST.test(message)) return message;
+  const states = clients.flatMap((client) => {
+    const state = connectionStates.get(client);
+    return state === undefined ? [] : [{ client, state }];
+  });
+  // The connection that is down, else the one with the latest error.
+  const rank = ({ client, state }: (typeof states)[number]) =>
+    (client.status === 'ready' ? 0 : 2) + (state.error === undefined ? 0 : 1) + (state.at ?? 0) / 1e15;
+  const failed = states
+    .filter(({ client, state }) => client.status !== 'ready' || state.error !== undefined)
+    .sort((a, b) => rank(b) - rank(a))[0];
+  if (failed === undefined) return message;
+  const { side, target, error } = failed.state;
+  const why =
+    error === undefined
+      ? 'was closed (by the server, or the network)'
+      : `failed: ${error.message.split('\n')[0]}`;
+  return message.replace(CONNECTION_LOST, `the connection to the ${side} ${describeTarget(target)} ${why}`);
+}
+
+/** An answer of the server (an ACL, AUTH or command error) or a TLS verification failure. */
+function telling(error: Error): boolean {
+  return (
+    /^(WRONGPASS|NOAUTH|NOPERM|ERR|LOADING|MISCONF)\b/.test(error.message) ||
+    /certificate|self[- ]signed|altnames|Hostname\/IP/i.test(error.message)
+  );
+}
+
+/** Of two errors of one connection, the one to report: the later, unless only the earlier is telling. */
+export function moreRelevant(earlier: Error | undefined, later: Error): Error {
+  return earlier !== undefined && telling(earlier) && !telling(later) ? earlier : later;
 }
 
 /** `cannot connect to the target default@10.0.1.5:6379 (tls): WRONGPASS ...` with what to check. */

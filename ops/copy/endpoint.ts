@@ -44,6 +44,15 @@ export function endpointFromUrl(
   } catch (error) {
     throw new UsageError(`${flags.urlFlag}: ${(error as Error).message}`);
   }
+  // redis://host/1 means database 1 to redis-cli and Celery; here it would be ignored, and every
+  // database copied: refused, with the flag that says which database.
+  const path = new URL(url).pathname;
+  if (path !== '' && path !== '/') {
+    const db = /^\/(\d+)$/.exec(path)?.[1];
+    throw new UsageError(
+      `${flags.urlFlag} names a database (${db === undefined ? `path ${path}` : `/${db}`}): copy-data copies every database that holds keys, or the one --db <n> names${db === undefined ? '' : ` (--db ${db})`}; give the URL without it`,
+    );
+  }
   if (target.password !== undefined) {
     warn(
       `warning: the password in ${flags.urlFlag} is visible in ps and your shell history; set ${flags.passwordVariable} instead`,

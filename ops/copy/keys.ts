@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
+import { ChunkSizer, replyBytes } from './chunks';
 import { CopyError } from './connection';
 
 /** The key types the copy knows how to write; any other (a module's) is refused before anything is copied. */
@@ -14,11 +16,14 @@ export function isCopyable(type: string): type is CopyableType {
 export interface CopyLimits {
   /** Keys per SCAN (COUNT) and per batch. */
   readonly scanCount: number;
-  /** Elements per read and per write of a list, hash, set, sorted set or stream. */
+  /** At most this many elements per read and per write of a list, hash, set, sorted set or stream. */
   readonly chunkElements: number;
-  /** Bytes per GETRANGE of a string longer than that (smaller ones are one GET). */
+  /**
+   * Bytes per read of a large value: per GETRANGE of a long string, and what one read of a large
+   * collection aims at (its element count chosen from MEMORY USAGE, then from the bytes read).
+   */
   readonly chunkBytes: number;
-  /** String bytes one pipelined read of small keys may bring back. */
+  /** Bytes (strings and collections alike) one pipelined read of small keys may bring back. */
   readonly batchBytes: number;
   /** Collection elements one pipelined read of small keys may bring back. */
   readonly batchElements: number;
@@ -61,8 +66,12 @@ export interface BatchResult {
   readonly copied: Buffer[];
   /** Keys SCAN returned that expired (or went) before they could be read, or whose TTL ran out during the copy. */
   skippedExpired: number;
-  /** Keys SCAN returned a second time (it may, e.g. while the table grows): already on the target. */
-  repeated: number;
+  /**
+   * Keys not copied because the target holds a key of that name already: never written over, nor
+   * into. SCAN returned the key a second time (it may, while the table grows or shrinks: then it is
+   * there as copied), or something else wrote it on the target (then it differs): the caller tells.
+   */
+  readonly existing: Buffer[];
   readonly streams: StreamReport;
 }
 
@@ -89,6 +98,31 @@ async function execEach(pipeline: ChainableCommander): Promise<[Error | null, un
   return ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
 }
 
+// ---- temporary keys ----------------------------------------------------------------------------
+
+/**
+ * Every collection (and every string too long for one write) is built on the target under a
+ * temporary key of this prefix, then put in place with RENAMENX: a key that appeared on the target
+ * meanwhile is never merged into (HSET, ZADD, SADD, RPUSH into someone else's key) nor written over.
+ */
+export const TEMPORARY_PREFIX = 'copy-data:tmp:';
+const temporaryRun = `${process.pid}:${randomBytes(6).toString('hex')}`;
+let temporaries = 0;
+
+function temporaryKey(): Buffer {
+  temporaries++;
+  return Buffer.from(`${TEMPORARY_PREFIX}${temporaryRun}:${temporaries}`);
+}
+
+/**
+ * The TTL a temporary key has while it is built (refreshed with every chunk), so that one left
+ * behind by a killed copy goes on its own. The key's own expiry time (or none) replaces it before
+ * RENAMENX.
+ */
+const TEMPORARY_TTL_MS = 24 * 3600 * 1000;
+
+// ---- the copy ----------------------------------------------------------------------------------
+
 const SIZE_COMMAND: Record<CopyableType, string> = {
   string: 'STRLEN',
   list: 'LLEN',
@@ -101,11 +135,14 @@ const SIZE_COMMAND: Record<CopyableType, string> = {
 interface PlannedKey {
   readonly key: Buffer;
   readonly type: CopyableType;
+  /** Elements (collections). */
   readonly size: number;
+  /** MEMORY USAGE on the source, in bytes (undefined: the server would not tell). */
+  readonly usage?: number;
 }
 
 /** What became of one key. */
-type Outcome = 'copied' | 'expired' | 'repeated';
+type Outcome = 'copied' | 'expired' | 'existing';
 
 /** A whole value, read, with its expiry time (ms since the epoch, -1 none): ready to write. */
 interface ReadValue {
@@ -124,38 +161,50 @@ const WRITE_COMMAND = { list: 'RPUSH', hash: 'HSET', set: 'SADD', zset: 'ZADD' }
 /** Items per element: a hash field and its value, a score and its member. */
 const ITEMS_PER_ELEMENT = { list: 1, hash: 2, set: 1, zset: 2 } as const;
 
+const notInterrupted = () => {};
+
 /**
  * Copies `keys` (one SCAN batch) from `source` to `target`, both with the same database selected.
  * Type-aware and binary-safe; TTLs as absolute expiry times (PEXPIRETIME -> PXAT/PEXPIREAT). In
- * few round trips for the usual small keys: TYPE of all; then each string's value (up to one
- * small chunk) and expiry time, each collection's size; then the small collections' values; then
- * one write pipeline. Larger values go one by one, in chunks.
+ * few round trips for the usual small keys: TYPE of all (and EXISTS on the target); then each
+ * string's value (up to one small chunk) and expiry time, each collection's size and MEMORY USAGE;
+ * then the small collections' values, a group within the byte budget at a time; then one write
+ * pipeline. Larger values go one by one, in chunks sized in bytes.
  *
- * A key SCAN returns a second time is not written again: strings are written with SET NX, and a
- * first HSET/SADD/ZADD that adds nothing means the key was there; lists and streams (whose writes
- * would append) are checked with EXISTS first. A key gone from the source before it is read (it
- * expired) is skipped, and so is one whose expiry time has passed on the target's clock.
+ * Nothing on the target is written over or into: a key the target holds already is not copied
+ * (`existing`); a string is written with SET NX, every other value under a temporary key that
+ * RENAMENX puts in place (when the name was taken meanwhile, the temporary key is deleted and the
+ * key counts as existing). A key gone from the source before it is read (it expired) is skipped,
+ * and so is one whose expiry time has passed on the target's clock. `checkInterrupted` is called
+ * between groups and before every chunk of a large value (a temporary key is deleted when it throws).
  */
 export async function copyKeys(
   source: Redis,
   target: Redis,
   keys: readonly Buffer[],
   limits: CopyLimits = DEFAULT_LIMITS,
+  checkInterrupted: () => void = notInterrupted,
 ): Promise<BatchResult> {
-  const result: BatchResult = { copied: [], skippedExpired: 0, repeated: 0, streams: emptyStreamReport() };
+  const result: BatchResult = { copied: [], skippedExpired: 0, existing: [], streams: emptyStreamReport() };
   const count = (key: Buffer, outcome: Outcome) => {
     if (outcome === 'copied') result.copied.push(key);
     else if (outcome === 'expired') result.skippedExpired++;
-    else result.repeated++;
+    else result.existing.push(key);
   };
   const unique = dedupe(keys);
   if (unique.length === 0) return result;
 
-  // 1. The types, and the target's clock (a key whose expiry time has passed on it is not written).
+  // 1. The types, which keys the target holds already, and the target's clock (a key whose expiry
+  //    time has passed on it is not written).
   const typePipeline = source.pipeline();
-  for (const key of unique) typePipeline.type(key);
-  const [types, clock] = await Promise.all([
+  const existsPipeline = target.pipeline();
+  for (const key of unique) {
+    typePipeline.type(key);
+    existsPipeline.exists(key);
+  }
+  const [types, onTarget, clock] = await Promise.all([
     execAll(typePipeline, () => 'reading the types of a batch of keys from the source'),
+    execAll(existsPipeline, () => 'checking the keys on the target'),
     target.time(),
   ]);
   const targetNow = Number(clock[0]) * 1000 + Math.floor(Number(clock[1]) / 1000);
@@ -167,75 +216,84 @@ export async function copyKeys(
       throw new CopyError(
         `key ${printableKey(key)} has type ${type}, which copy-data cannot copy (it appeared after the check at the start)`,
       );
-    } else typed.push({ key, type });
+    } else if (Number(onTarget[i]) === 1) count(key, 'existing');
+    else typed.push({ key, type });
   });
 
-  // 2. Strings: the value (its first chunk) and expiry time. Collections: the size. Lists and
-  //    streams: whether the target has them already.
+  // 2. Strings: the value (its first chunk) and expiry time. Collections: the size, and the bytes.
+  //    As many strings per pipeline as their first chunks fit the batch budget.
   const firstChunk = Math.min(FIRST_STRING_CHUNK, limits.chunkBytes);
-  const probe = source.pipeline();
-  const exists = target.pipeline();
-  const existsAt = new Map<Buffer, number>();
-  for (const { key, type } of typed) {
-    if (type === 'string') probe.getrangeBuffer(key, 0, firstChunk - 1).pexpiretime(key);
-    else probe.call(SIZE_COMMAND[type], key);
-    if (type === 'list' || type === 'stream') {
-      existsAt.set(key, existsAt.size);
-      exists.exists(key);
+  const stringsPerProbe = Math.max(1, Math.floor(limits.batchBytes / firstChunk));
+  const probed: [Error | null, unknown][] = [];
+  for (let start = 0; start < typed.length; ) {
+    const probe = source.pipeline();
+    let strings = 0;
+    for (; start < typed.length && strings < stringsPerProbe; start++) {
+      const { key, type } = typed[start] as (typeof typed)[number];
+      if (type === 'string') {
+        probe.getrangeBuffer(key, 0, firstChunk - 1).pexpiretime(key);
+        strings++;
+      } else
+        probe.call(SIZE_COMMAND[type], key).call('MEMORY', 'USAGE', key, 'SAMPLES', limits.chunkElements);
     }
+    probed.push(...(await execEach(probe)));
   }
-  const [probed, existing] = await Promise.all([
-    execEach(probe),
-    existsAt.size > 0
-      ? execAll(exists, () => 'checking lists and streams on the target')
-      : Promise.resolve([]),
-  ]);
   const ready: ReadValue[] = [];
   const collections: PlannedKey[] = [];
   const large: PlannedKey[] = [];
   let at = 0;
   for (const { key, type } of typed) {
-    const where = existsAt.get(key);
-    const onTarget = where !== undefined && existing[where] === 1;
+    const [readError, first] = probed[at++] ?? [null, null];
+    const [secondError, second] = probed[at++] ?? [null, null];
+    if (readError) throw sourceChanged(key, type, readError);
     if (type === 'string') {
-      const [readError, value] = probed[at++] ?? [null, null];
-      const [, expireAt] = probed[at++] ?? [null, -2];
-      if (readError) throw sourceChanged(key, type, readError);
-      if (Number(expireAt) === -2) count(key, 'expired');
-      else if ((value as Buffer).length >= firstChunk)
-        large.push({ key, type, size: Number.MAX_SAFE_INTEGER });
-      else ready.push({ key, expireAt: Number(expireAt), value: { type, value: value as Buffer } });
+      const expireAt = Number(second ?? -2);
+      if (secondError) throw sourceChanged(key, type, secondError);
+      if (expireAt === -2) count(key, 'expired');
+      else if ((first as Buffer).length >= firstChunk) large.push({ key, type, size: 0 });
+      else ready.push({ key, expireAt, value: { type, value: first as Buffer } });
       continue;
     }
-    const [sizeError, size] = probed[at++] ?? [null, 0];
-    if (sizeError) throw sourceChanged(key, type, sizeError);
-    if (onTarget) count(key, 'repeated');
-    else if (type !== 'stream' && Number(size) <= limits.chunkElements) {
-      collections.push({ key, type, size: Number(size) });
-    } else large.push({ key, type, size: Number(size) });
+    const size = Number(first);
+    // MEMORY USAGE may be refused (an ACL without it): then the size in bytes is unknown.
+    const usage = secondError || second === null || second === undefined ? undefined : Number(second);
+    const planned: PlannedKey = { key, type, size, ...(usage !== undefined && { usage }) };
+    if (
+      type !== 'stream' &&
+      size <= limits.chunkElements &&
+      usage !== undefined &&
+      usage <= limits.chunkBytes
+    ) {
+      collections.push(planned);
+    } else large.push(planned);
   }
 
-  // 3. The small strings, written. 4. The small collections, read and written a bounded group at a
-  //    time (only one group's values in memory).
+  // 3. The small strings, written. 4. The small collections, read and written a group within the
+  //    byte budget at a time (only one group's values in memory). 5. The large values, in chunks.
   const write = async (values: readonly ReadValue[]) => {
     for (const [key, outcome] of await writeValues(target, values, targetNow, limits)) count(key, outcome);
   };
-  for (const group of writeGroups(ready, limits)) await write(group);
+  for (const group of writeGroups(ready, limits)) {
+    checkInterrupted();
+    await write(group);
+  }
   for (const group of budgetGroups(collections, limits)) {
+    checkInterrupted();
     await write(await readCollections(source, group, limits, (key) => count(key, 'expired')));
   }
   for (const planned of large) {
+    checkInterrupted();
     count(
       planned.key,
       planned.type === 'stream'
-        ? await copyStream(source, target, planned.key, limits, result.streams)
-        : await copyLargeKey(source, target, planned, limits),
+        ? await copyStream(source, target, planned, limits, result.streams, checkInterrupted)
+        : await copyLargeKey(source, target, planned, limits, checkInterrupted),
     );
   }
   return result;
 }
 
-/** Strings up to this size are read in the batch's pipeline (so 1000 of them hold at most 64 MiB). */
+/** Strings up to this size are read in the batch's first pipelines (batchBytes / 64 KiB of them per pipeline). */
 const FIRST_STRING_CHUNK = 64 * 1024;
 
 function sourceChanged(key: Buffer, type: string, error: Error): CopyError {
@@ -255,32 +313,39 @@ function dedupe(keys: readonly Buffer[]): Buffer[] {
   });
 }
 
-/** Small collections in groups whose elements together stay within the batch budget. */
+/** Small collections in groups whose bytes (MEMORY USAGE) and elements stay within the batch budget. */
 function budgetGroups(keys: readonly PlannedKey[], limits: CopyLimits): PlannedKey[][] {
   const groups: PlannedKey[][] = [];
   let group: PlannedKey[] = [];
   let elements = 0;
+  let bytes = 0;
   for (const planned of keys) {
-    if (group.length > 0 && elements + planned.size > limits.batchElements) {
+    const usage = planned.usage ?? limits.chunkBytes;
+    if (
+      group.length > 0 &&
+      (elements + planned.size > limits.batchElements || bytes + usage > limits.batchBytes)
+    ) {
       groups.push(group);
       group = [];
       elements = 0;
+      bytes = 0;
     }
     group.push(planned);
     elements += planned.size;
+    bytes += usage;
   }
   if (group.length > 0) groups.push(group);
   return groups;
 }
 
-/** Values to write in groups within the batch budget (string bytes, collection elements). */
+/** Values to write in groups within the batch budget (bytes of strings and collections, elements). */
 function writeGroups(values: readonly ReadValue[], limits: CopyLimits): ReadValue[][] {
   const groups: ReadValue[][] = [];
   let group: ReadValue[] = [];
   let bytes = 0;
   let elements = 0;
   for (const read of values) {
-    const addBytes = read.value.type === 'string' ? read.value.value.length : 0;
+    const addBytes = read.value.type === 'string' ? read.value.value.length : replyBytes(read.value.items);
     const addElements = read.value.type === 'string' ? 1 : read.value.items.length;
     if (
       group.length > 0 &&
@@ -352,9 +417,10 @@ async function readCollections(
 }
 
 /**
- * Writes whole values in one pipeline: a string with SET NX (PXAT its expiry time), a collection
- * with RPUSH/HSET/SADD/ZADD in chunks and then PEXPIREAT. A value whose expiry time has passed on
- * the target's clock is not written.
+ * Writes whole values in one pipeline: a string with SET NX (PXAT its expiry time); a collection
+ * under a temporary key (RPUSH/HSET/SADD/ZADD in chunks, then PEXPIREAT), which RENAMENX puts in
+ * place. A value whose expiry time has passed on the target's clock is not written; one whose name
+ * the target holds already is not either (`existing`: its temporary key is deleted).
  */
 async function writeValues(
   target: Redis,
@@ -364,43 +430,61 @@ async function writeValues(
 ): Promise<[Buffer, Outcome][]> {
   const outcomes: [Buffer, Outcome][] = [];
   const write = target.pipeline();
-  /** Each key written and where its first write command is in the pipeline. */
-  const written: { key: Buffer; type: SmallValue['type']; at: number }[] = [];
+  /** Each key written, its temporary key, and where its SET NX or RENAMENX is in the pipeline. */
+  const written: { key: Buffer; temporary?: Buffer; at: number }[] = [];
   let queued = 0;
   for (const { key, expireAt, value } of values) {
     if (expireAt >= 0 && expireAt <= targetNow) {
       outcomes.push([key, 'expired']);
       continue;
     }
-    written.push({ key, type: value.type, at: queued });
     if (value.type === 'string') {
       write.call('SET', key, value.value, 'NX', ...(expireAt >= 0 ? ['PXAT', expireAt] : []));
-      queued++;
+      written.push({ key, at: queued++ });
       continue;
     }
+    const temporary = temporaryKey();
     const step = limits.chunkElements * ITEMS_PER_ELEMENT[value.type];
     for (let start = 0; start < value.items.length; start += step) {
       write.call(
         WRITE_COMMAND[value.type],
-        key,
+        temporary,
         ...scoreFirst(value.type, value.items.slice(start, start + step)),
       );
       queued++;
     }
     if (expireAt >= 0) {
-      write.call('PEXPIREAT', key, expireAt);
+      write.call('PEXPIREAT', temporary, expireAt);
       queued++;
     }
+    write.call('RENAMENX', temporary, key);
+    written.push({ key, temporary, at: queued++ });
   }
   if (written.length === 0) return outcomes;
   const replies = await execEach(write);
-  const failed = replies.find(([error]) => error);
-  if (failed?.[0]) throw new CopyError(`writing to the target failed: ${failed[0].message}`);
-  for (const { key, type, at } of written) {
-    const first = replies[at]?.[1];
-    // SET NX answers nil, and a first HSET/SADD/ZADD 0, when the key was on the target already.
-    const repeated = type === 'string' ? first === null : type !== 'list' && first === 0;
-    outcomes.push([key, repeated ? 'repeated' : 'copied']);
+  const temporaries = written.flatMap(({ temporary }) => (temporary === undefined ? [] : [temporary]));
+  const renames = new Set(written.filter(({ temporary }) => temporary !== undefined).map(({ at }) => at));
+  // A RENAMENX of a temporary key whose expiry time passed right then (PEXPIREAT) finds no key.
+  const failed = replies.find(
+    ([error], i) => error && !(renames.has(i) && /no such key/i.test(error.message)),
+  );
+  if (failed?.[0]) {
+    await target.del(...temporaries).catch(() => undefined);
+    throw new CopyError(`writing to the target failed: ${failed[0].message}`);
+  }
+  const leftover: Buffer[] = [];
+  for (const { key, temporary, at } of written) {
+    const [error, reply] = replies[at] ?? [null, null];
+    if (error) outcomes.push([key, 'expired']);
+    else if (temporary === undefined) outcomes.push([key, reply === null ? 'existing' : 'copied']);
+    else if (Number(reply) === 1) outcomes.push([key, 'copied']);
+    else {
+      leftover.push(temporary);
+      outcomes.push([key, 'existing']);
+    }
+  }
+  if (leftover.length > 0) {
+    await execAll(target.pipeline().del(...leftover), () => 'deleting temporary keys on the target');
   }
   return outcomes;
 }
@@ -442,80 +526,116 @@ function scoreFirst(type: keyof typeof WRITE_COMMAND, items: Buffer[]): Buffer[]
 }
 
 /**
- * A string longer than the first chunk (GETRANGE -> SET NX, then APPEND), a list of more than one
- * chunk (LRANGE -> RPUSH, in order), a hash, set or sorted set of more (HSCAN/SSCAN/ZSCAN -> HSET/
- * SADD/ZADD), one chunk in memory at a time. The TTL is read at the end: a key that expired
- * meanwhile is removed from the target again and counted as expired.
+ * A large value, one chunk in memory at a time, into a temporary key: a string longer than the
+ * first chunk (GETRANGE -> SET, then APPEND), a list (LRANGE -> RPUSH, in order), a hash, set or
+ * sorted set (HSCAN/SSCAN/ZSCAN -> HSET/SADD/ZADD). Each read asks for as many elements as fit
+ * `limits.chunkBytes` (ChunkSizer). Then the TTL and RENAMENX (finishKey).
  */
 async function copyLargeKey(
   source: Redis,
   target: Redis,
   planned: PlannedKey,
   limits: CopyLimits,
+  checkInterrupted: () => void,
 ): Promise<Outcome> {
   const { key, type } = planned;
   const what = () => `copying ${printableKey(key)} (${type})`;
+  const read = <T>(reply: Promise<T>) =>
+    reply.catch((error: Error) => {
+      throw sourceChanged(key, type, error);
+    });
+  const temporary = temporaryKey();
+  const append = async (command: string, items: Buffer[]) => {
+    await execAll(
+      target
+        .pipeline()
+        .call(command, temporary, ...items)
+        .pexpire(temporary, TEMPORARY_TTL_MS),
+      () => `${what()} to the target failed`,
+    );
+  };
   let wrote = false;
-  if (type === 'string') {
-    for (let start = 0; ; start += limits.chunkBytes) {
-      const chunk = await source.getrangeBuffer(key, start, start + limits.chunkBytes - 1);
-      if (chunk.length === 0 && start > 0) break;
-      if (start === 0) {
-        if ((await target.call('SET', key, chunk, 'NX').catch(failWith(what))) === null) return 'repeated';
-      } else await target.call('APPEND', key, chunk).catch(failWith(what));
-      wrote = true;
-      if (chunk.length < limits.chunkBytes) break;
-    }
-  } else if (type === 'list') {
-    for (let start = 0; ; start += limits.chunkElements) {
-      const items = await source.lrangeBuffer(key, start, start + limits.chunkElements - 1);
-      if (items.length === 0) break;
-      await target.call('RPUSH', key, ...items).catch(failWith(what));
-      wrote = true;
-      if (items.length < limits.chunkElements) break;
-    }
-  } else {
-    const scanType = type as keyof typeof SCAN_COMMAND;
-    let cursor = '0';
-    do {
-      const [next, items] = (await source.callBuffer(
-        SCAN_COMMAND[scanType],
-        key,
-        cursor,
-        'COUNT',
-        limits.chunkElements,
-      )) as [Buffer, Buffer[]];
-      cursor = String(next);
-      if (items.length > 0) {
-        const added = await target
-          .call(WRITE_COMMAND[scanType], key, ...scoreFirst(scanType, items))
-          .catch(failWith(what));
-        if (!wrote && added === 0) return 'repeated';
+  try {
+    if (type === 'string') {
+      for (let start = 0; ; start += limits.chunkBytes) {
+        checkInterrupted();
+        const chunk = await read(source.getrangeBuffer(key, start, start + limits.chunkBytes - 1));
+        if (chunk.length === 0) break;
+        await append(start === 0 ? 'SET' : 'APPEND', [chunk]);
         wrote = true;
+        if (chunk.length < limits.chunkBytes) break;
       }
-    } while (cursor !== '0');
+    } else if (type === 'list') {
+      const sizer = new ChunkSizer(limits, planned.size, planned.usage);
+      for (let start = 0; ; ) {
+        checkInterrupted();
+        const asked = sizer.count;
+        const items = await read(source.lrangeBuffer(key, start, start + asked - 1));
+        if (items.length === 0) break;
+        sizer.observe(items.length, replyBytes(items));
+        await append('RPUSH', items);
+        wrote = true;
+        start += items.length;
+        if (items.length < asked) break;
+      }
+    } else {
+      const scanType = type as keyof typeof SCAN_COMMAND;
+      const sizer = new ChunkSizer(limits, planned.size, planned.usage);
+      let cursor = '0';
+      do {
+        checkInterrupted();
+        const [next, items] = (await read(
+          source.callBuffer(SCAN_COMMAND[scanType], key, cursor, 'COUNT', sizer.count),
+        )) as [Buffer, Buffer[]];
+        cursor = String(next);
+        if (items.length > 0) {
+          sizer.observe(items.length / ITEMS_PER_ELEMENT[scanType], replyBytes(items));
+          await append(WRITE_COMMAND[scanType], scoreFirst(scanType, items));
+          wrote = true;
+        }
+      } while (cursor !== '0');
+    }
+    return await finishKey(source, target, key, temporary, wrote, what);
+  } catch (error) {
+    await target.del(temporary).catch(() => undefined);
+    throw error;
   }
-  return finishKey(source, target, key, wrote, what);
 }
 
-/** The TTL of a key whose value is on the target: copied as an absolute time; gone keys removed again. */
+/**
+ * A value built under `temporary` on the target: its TTL read on the source at the end (a key
+ * gone meanwhile expired: the temporary key is deleted), set on the temporary key as an absolute
+ * time (or none), and RENAMENX to the key's name. When the target holds that name by then, the
+ * temporary key is deleted and the key is `existing`: nothing is written over.
+ */
 async function finishKey(
   source: Redis,
   target: Redis,
   key: Buffer,
+  temporary: Buffer,
   wrote: boolean,
   what: () => string,
 ): Promise<Outcome> {
   const expireAt = await source.pexpiretime(key);
   if (expireAt === -2 || !wrote) {
-    if (wrote) await target.del(key).catch(failWith(what));
+    if (wrote) await target.del(temporary).catch(failWith(what));
     return 'expired';
   }
-  if (expireAt >= 0) {
-    await target.call('PEXPIREAT', key, expireAt).catch(failWith(what));
-    if ((await target.exists(key)) === 0) return 'expired';
+  const place = target.pipeline();
+  if (expireAt >= 0) place.call('PEXPIREAT', temporary, expireAt);
+  else place.call('PERSIST', temporary);
+  const [[expireError], [renameError, renamed]] = (await execEach(
+    place.call('RENAMENX', temporary, key),
+  )) as [[Error | null, unknown], [Error | null, unknown]];
+  if (expireError) throw new CopyError(`${what()} to the target failed: ${expireError.message}`);
+  if (renameError) {
+    // Its expiry time had passed on the target's clock: PEXPIREAT deleted it.
+    if (/no such key/i.test(renameError.message)) return 'expired';
+    throw new CopyError(`${what()} to the target failed: ${renameError.message}`);
   }
-  return 'copied';
+  if (Number(renamed) === 1) return 'copied';
+  await target.del(temporary).catch(failWith(what));
+  return 'existing';
 }
 
 function failWith(what: () => string): (error: Error) => never {
@@ -546,19 +666,23 @@ function bytes(value: unknown): Buffer {
 }
 
 /**
- * A stream, exactly: its entries with their ids (XRANGE -> XADD), its last id, entries-added and
- * max-deleted-entry-id (XSETID), its consumer groups with their last-delivered id and entries-read,
- * their consumers, and their pending entries (XCLAIM ... IDLE ... RETRYCOUNT ... FORCE JUSTID: the
- * same consumer and delivery count; the idle time as of the copy). A pending entry whose message
- * was deleted from the stream cannot be recreated: it is counted in `report.pendingLost`.
+ * A stream, exactly, into a temporary key that RENAMENX then puts in place (finishKey): its
+ * entries with their ids (XRANGE -> XADD, as many per read as fit `limits.chunkBytes`), its last
+ * id, entries-added and max-deleted-entry-id (XSETID), its consumer groups with their
+ * last-delivered id and entries-read, their consumers, and their pending entries (XCLAIM ... IDLE
+ * ... RETRYCOUNT ... FORCE JUSTID: the same consumer and delivery count; the idle time as of the
+ * copy). A pending entry whose message was deleted from the stream cannot be recreated: it is
+ * counted in `report.pendingLost`.
  */
 async function copyStream(
   source: Redis,
   target: Redis,
-  key: Buffer,
+  planned: PlannedKey,
   limits: CopyLimits,
   report: StreamReport,
+  checkInterrupted: () => void,
 ): Promise<Outcome> {
+  const { key } = planned;
   const what = () => `copying the stream ${printableKey(key)}`;
   let info: Map<string, unknown>;
   try {
@@ -567,94 +691,117 @@ async function copyStream(
     if (/no such key/i.test((error as Error).message)) return 'expired';
     throw new CopyError(`${what()}: ${(error as Error).message}`);
   }
-  let added = 0;
-  let start = '-';
-  for (;;) {
-    const entries = (await source.callBuffer('XRANGE', key, start, '+', 'COUNT', limits.chunkElements)) as [
-      Buffer,
-      Buffer[],
-    ][];
-    if (entries.length === 0) break;
-    const write = target.pipeline();
-    for (const [id, fields] of entries) write.call('XADD', key, id, ...fields);
-    await execAll(write, what);
-    added += entries.length;
-    const last = entries[entries.length - 1]?.[0];
-    if (entries.length < limits.chunkElements || last === undefined) break;
-    start = `(${last.toString('latin1')}`;
-  }
-  const temporaryGroup = `copy-data-${process.pid}-${Date.now()}`;
-  if (added === 0) {
-    // An empty stream (every entry deleted, or made by XGROUP CREATE ... MKSTREAM): XADD cannot
-    // make one, a group with MKSTREAM can.
-    await target.call('XGROUP', 'CREATE', key, temporaryGroup, '0', 'MKSTREAM').catch(failWith(what));
-  }
-  const setId: (string | Buffer | number)[] = [key, text(info.get('last-generated-id')) ?? '0-0'];
-  const entriesAdded = info.get('entries-added');
-  if (entriesAdded !== undefined && entriesAdded !== null) setId.push('ENTRIESADDED', Number(entriesAdded));
-  const maxDeleted = text(info.get('max-deleted-entry-id'));
-  if (maxDeleted !== undefined && maxDeleted !== '0-0') setId.push('MAXDELETEDID', maxDeleted);
-  await target.call('XSETID', ...setId).catch(failWith(what));
-  if (added === 0) await target.call('XGROUP', 'DESTROY', key, temporaryGroup).catch(failWith(what));
-
-  const groups = (await source.callBuffer('XINFO', 'GROUPS', key)) as unknown[];
-  for (const rawGroup of groups) {
-    const group = fieldMap(rawGroup);
-    const name = bytes(group.get('name'));
-    const create: (string | Buffer | number)[] = [
-      'CREATE',
-      key,
-      name,
-      text(group.get('last-delivered-id')) ?? '0-0',
-    ];
-    const entriesRead = group.get('entries-read');
-    if (entriesRead !== undefined && entriesRead !== null) create.push('ENTRIESREAD', Number(entriesRead));
-    await target.call('XGROUP', ...create).catch(failWith(what));
-    report.groups++;
-    const consumers = (await source.callBuffer('XINFO', 'CONSUMERS', key, name)) as unknown[];
-    for (const rawConsumer of consumers) {
-      const consumer = bytes(fieldMap(rawConsumer).get('name'));
-      await target.call('XGROUP', 'CREATECONSUMER', key, name, consumer).catch(failWith(what));
-      report.consumers++;
-    }
-    let lost = 0;
-    let from = '-';
+  const temporary = temporaryKey();
+  const found = emptyStreamReport();
+  try {
+    let added = 0;
+    let start = '-';
+    const sizer = new ChunkSizer(limits, planned.size, planned.usage);
     for (;;) {
-      const pending = (await source.callBuffer('XPENDING', key, name, from, '+', limits.chunkElements)) as [
+      checkInterrupted();
+      const asked = sizer.count;
+      const entries = (await source.callBuffer('XRANGE', key, start, '+', 'COUNT', asked)) as [
         Buffer,
-        Buffer,
-        number,
-        number,
+        Buffer[],
       ][];
-      if (pending.length === 0) break;
-      const claim = target.pipeline();
-      for (const [id, consumer, idle, deliveries] of pending) {
-        claim.call(
-          'XCLAIM',
-          key,
-          name,
-          consumer,
-          0,
-          id,
-          'IDLE',
-          idle,
-          'RETRYCOUNT',
-          deliveries,
-          'FORCE',
-          'JUSTID',
-        );
-      }
-      const claimed = await execAll(claim, what);
-      for (const ids of claimed) {
-        if (Array.isArray(ids) && ids.length === 1) report.pendingRecreated++;
-        else lost++;
-      }
-      const last = pending[pending.length - 1]?.[0];
-      if (pending.length < limits.chunkElements || last === undefined) break;
-      from = `(${last.toString('latin1')}`;
+      if (entries.length === 0) break;
+      sizer.observe(entries.length, replyBytes(entries));
+      const write = target.pipeline();
+      for (const [id, fields] of entries) write.call('XADD', temporary, id, ...fields);
+      write.pexpire(temporary, TEMPORARY_TTL_MS);
+      await execAll(write, what);
+      added += entries.length;
+      const last = entries[entries.length - 1]?.[0];
+      if (entries.length < asked || last === undefined) break;
+      start = `(${last.toString('latin1')}`;
     }
-    if (lost > 0) report.pendingLost.push({ key, group: name.toString('utf8'), count: lost });
+    const temporaryGroup = `copy-data-${process.pid}-${Date.now()}`;
+    if (added === 0) {
+      // An empty stream (every entry deleted, or made by XGROUP CREATE ... MKSTREAM): XADD cannot
+      // make one, a group with MKSTREAM can.
+      await execAll(
+        target
+          .pipeline()
+          .call('XGROUP', 'CREATE', temporary, temporaryGroup, '0', 'MKSTREAM')
+          .pexpire(temporary, TEMPORARY_TTL_MS),
+        what,
+      );
+    }
+    const setId: (string | Buffer | number)[] = [temporary, text(info.get('last-generated-id')) ?? '0-0'];
+    const entriesAdded = info.get('entries-added');
+    if (entriesAdded !== undefined && entriesAdded !== null) setId.push('ENTRIESADDED', Number(entriesAdded));
+    const maxDeleted = text(info.get('max-deleted-entry-id'));
+    if (maxDeleted !== undefined && maxDeleted !== '0-0') setId.push('MAXDELETEDID', maxDeleted);
+    await target.call('XSETID', ...setId).catch(failWith(what));
+    if (added === 0) await target.call('XGROUP', 'DESTROY', temporary, temporaryGroup).catch(failWith(what));
+
+    const groups = (await source.callBuffer('XINFO', 'GROUPS', key)) as unknown[];
+    for (const rawGroup of groups) {
+      const group = fieldMap(rawGroup);
+      const name = bytes(group.get('name'));
+      const create: (string | Buffer | number)[] = [
+        'CREATE',
+        temporary,
+        name,
+        text(group.get('last-delivered-id')) ?? '0-0',
+      ];
+      const entriesRead = group.get('entries-read');
+      if (entriesRead !== undefined && entriesRead !== null) create.push('ENTRIESREAD', Number(entriesRead));
+      await target.call('XGROUP', ...create).catch(failWith(what));
+      found.groups++;
+      const consumers = (await source.callBuffer('XINFO', 'CONSUMERS', key, name)) as unknown[];
+      for (const rawConsumer of consumers) {
+        const consumer = bytes(fieldMap(rawConsumer).get('name'));
+        await target.call('XGROUP', 'CREATECONSUMER', temporary, name, consumer).catch(failWith(what));
+        found.consumers++;
+      }
+      let lost = 0;
+      let from = '-';
+      for (;;) {
+        checkInterrupted();
+        const pending = (await source.callBuffer('XPENDING', key, name, from, '+', limits.chunkElements)) as [
+          Buffer,
+          Buffer,
+          number,
+          number,
+        ][];
+        if (pending.length === 0) break;
+        const claim = target.pipeline();
+        for (const [id, consumer, idle, deliveries] of pending) {
+          claim.call(
+            'XCLAIM',
+            temporary,
+            name,
+            consumer,
+            0,
+            id,
+            'IDLE',
+            idle,
+            'RETRYCOUNT',
+            deliveries,
+            'FORCE',
+            'JUSTID',
+          );
+        }
+        const claimed = await execAll(claim, what);
+        for (const ids of claimed) {
+          if (Array.isArray(ids) && ids.length === 1) found.pendingRecreated++;
+          else lost++;
+        }
+        const last = pending[pending.length - 1]?.[0];
+        if (pending.length < limits.chunkElements || last === undefined) break;
+        from = `(${last.toString('latin1')}`;
+      }
+      if (lost > 0) found.pendingLost.push({ key, group: name.toString('utf8'), count: lost });
+    }
+    const outcome = await finishKey(source, target, key, temporary, true, what);
+    if (outcome === 'copied') {
+      found.streams++;
+      addStreamReport(report, found);
+    }
+    return outcome;
+  } catch (error) {
+    await target.del(temporary).catch(() => undefined);
+    throw error;
   }
-  report.streams++;
-  return finishKey(source, target, key, true, what);
 }

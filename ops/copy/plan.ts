@@ -6,9 +6,10 @@ import { type CopyLimits, execAll, isCopyable, printableKey } from './keys';
 
 /**
  * The container's health check INCRs `ping` in db0 every interval (docker/redis/healthcheck.sh,
- * the spec's `redis-cli incr ping`), so a new Fargate Redis is never quite empty; the source holds
- * the counter of its own Fargate days (the seed carried it). It is no application data: the
- * target's own counter is left as it is, the source's is not copied, and neither counts as data.
+ * the spec's `redis-cli incr ping`), so a new Fargate Redis is never quite empty; the source may
+ * hold the counter of its own Fargate days (the seed carried it). Such a counter (a string holding
+ * an integer) is no application data: the target's own is left as it is, the source's is not
+ * copied, and neither counts as data. A `ping` of any other type or value is data, copied as any key.
  */
 export const HEALTH_CHECK = { db: 0, key: Buffer.from('ping') } as const;
 
@@ -16,16 +17,42 @@ export function isHealthCheckKey(db: number, key: Buffer): boolean {
   return db === HEALTH_CHECK.db && key.equals(HEALTH_CHECK.key);
 }
 
+/** What `ping` is in the database `client` has selected (db0): none, a counter (INCR), or data of a type. */
+export type PingKind = 'none' | 'counter' | { readonly data: string };
+
+/** A string INCR accepts: a signed 64-bit integer, as Redis prints one. */
+const INTEGER = /^(0|-?[1-9][0-9]{0,18})$/;
+
+export async function pingKind(client: Redis): Promise<PingKind> {
+  const type = await client.type(HEALTH_CHECK.key);
+  if (type === 'none') return 'none';
+  if (type !== 'string') return { data: type };
+  // The first bytes only: a counter is at most 20 of them.
+  const value = await client.getrange(HEALTH_CHECK.key, 0, 24);
+  if (INTEGER.test(value)) {
+    const number = BigInt(value);
+    if (number >= -(2n ** 63n) && number < 2n ** 63n) return 'counter';
+  }
+  return { data: 'string' };
+}
+
+/** `a list`, `an integer counter`: for messages. */
+export function describePing(kind: PingKind): string {
+  if (kind === 'none') return 'no key';
+  if (kind === 'counter') return 'an integer counter';
+  return kind.data === 'string' ? 'a string that is no integer' : `a ${kind.data}`;
+}
+
 /**
- * The keys per database that are data: INFO keyspace without the health check's counter (a string
- * `ping` in db0). `client` is left in db0 when it looked.
+ * The keys per database that are data: INFO keyspace without the health check's counter (an
+ * integer `ping` in db0). `client` is left in db0 when it looked.
  */
 export async function dataKeyspace(client: Redis, facts: ServerFacts): Promise<Map<number, number>> {
   const keyspace = new Map(facts.keyspace);
   const keys = keyspace.get(HEALTH_CHECK.db);
   if (keys !== undefined) {
     await client.select(HEALTH_CHECK.db);
-    if ((await client.type(HEALTH_CHECK.key)) === 'string') {
+    if ((await pingKind(client)) === 'counter') {
       if (keys <= 1) keyspace.delete(HEALTH_CHECK.db);
       else keyspace.set(HEALTH_CHECK.db, keys - 1);
     }

@@ -1,4 +1,6 @@
 import type Redis from 'ioredis';
+import { ChunkSizer, memoryUsage, replyBytes } from './chunks';
+import { CopyError } from './connection';
 import { type CopyLimits, DEFAULT_LIMITS, execAll, fieldMap, text } from './keys';
 
 /** How the verification compares a key. */
@@ -89,8 +91,9 @@ async function compareValue(
     case 'list': {
       const [a, b] = await Promise.all([source.llen(key), target.llen(key)]);
       if (a !== b) return `${a} elements on the source, ${b} on the target`;
-      for (let start = 0; start < a; start += limits.chunkElements) {
-        const end = start + limits.chunkElements - 1;
+      const sizer = new ChunkSizer(limits, a, await memoryUsage(source, key, limits));
+      for (let start = 0; start < a; ) {
+        const end = start + sizer.count - 1;
         const [x, y] = await Promise.all([
           source.lrangeBuffer(key, start, end),
           target.lrangeBuffer(key, start, end),
@@ -98,11 +101,14 @@ async function compareValue(
         const at = x.findIndex((item, i) => !item.equals(y[i] ?? Buffer.alloc(0)) || y[i] === undefined);
         if (at >= 0 || x.length !== y.length)
           return `element ${start + Math.max(at, 0)} differs (or the order)`;
+        if (x.length === 0) break;
+        sizer.observe(x.length, replyBytes(x));
+        start += x.length;
       }
       return undefined;
     }
     case 'hash':
-      return compareScanned(source, target, key, 'HLEN', 'HSCAN', limits, async (items) => {
+      return compareScanned(source, target, key, 'HLEN', 'HSCAN', 2, limits, async (items) => {
         const fields = items.filter((_, i) => i % 2 === 0);
         const values = (await target.callBuffer('HMGET', key, ...fields)) as (Buffer | null)[];
         const at = fields.findIndex((_, i) => !values[i]?.equals(items[2 * i + 1] as Buffer));
@@ -111,13 +117,13 @@ async function compareValue(
           : `field ${JSON.stringify(fields[at]?.toString('utf8'))} differs or is missing`;
       });
     case 'set':
-      return compareScanned(source, target, key, 'SCARD', 'SSCAN', limits, async (items) => {
+      return compareScanned(source, target, key, 'SCARD', 'SSCAN', 1, limits, async (items) => {
         const present = (await target.callBuffer('SMISMEMBER', key, ...items)) as number[];
         const at = present.findIndex((found) => found !== 1);
         return at < 0 ? undefined : `member ${JSON.stringify(items[at]?.toString('utf8'))} is missing`;
       });
     case 'zset':
-      return compareScanned(source, target, key, 'ZCARD', 'ZSCAN', limits, async (items) => {
+      return compareScanned(source, target, key, 'ZCARD', 'ZSCAN', 2, limits, async (items) => {
         const members = items.filter((_, i) => i % 2 === 0);
         const scores = (await target.callBuffer('ZMSCORE', key, ...members)) as (Buffer | null)[];
         const at = members.findIndex((_, i) => {
@@ -138,29 +144,32 @@ async function compareValue(
   }
 }
 
-/** Same size, and every element the source's *SCAN returns is on the target as it is on the source. */
+/**
+ * Same size, and every element the source's *SCAN returns is on the target as it is on the source;
+ * each SCAN asks for as many elements as fit `limits.chunkBytes`.
+ */
 async function compareScanned(
   source: Redis,
   target: Redis,
   key: Buffer,
   sizeCommand: string,
   scanCommand: string,
+  itemsPerElement: number,
   limits: CopyLimits,
   check: (items: Buffer[]) => Promise<string | undefined>,
 ): Promise<string | undefined> {
   const [a, b] = await Promise.all([source.call(sizeCommand, key), target.call(sizeCommand, key)]);
   if (Number(a) !== Number(b)) return `${a} elements on the source, ${b} on the target`;
+  const sizer = new ChunkSizer(limits, Number(a), await memoryUsage(source, key, limits));
   let cursor = '0';
   do {
-    const [next, items] = (await source.callBuffer(
-      scanCommand,
-      key,
-      cursor,
-      'COUNT',
-      limits.chunkElements,
-    )) as [Buffer, Buffer[]];
+    const [next, items] = (await source.callBuffer(scanCommand, key, cursor, 'COUNT', sizer.count)) as [
+      Buffer,
+      Buffer[],
+    ];
     cursor = String(next);
     if (items.length > 0) {
+      sizer.observe(items.length / itemsPerElement, replyBytes(items));
       const difference = await check(items);
       if (difference !== undefined) return difference;
     }
@@ -197,15 +206,18 @@ async function compareStream(
       return `${field} ${text(a.get(field))} on the source, ${text(b.get(field))} on the target`;
     }
   }
+  const sizer = new ChunkSizer(limits, Number(a.get('length') ?? 0), await memoryUsage(source, key, limits));
   let start = '-';
   for (;;) {
+    const asked = sizer.count;
     const [x, y] = (await Promise.all([
-      source.callBuffer('XRANGE', key, start, '+', 'COUNT', limits.chunkElements),
-      target.callBuffer('XRANGE', key, start, '+', 'COUNT', limits.chunkElements),
+      source.callBuffer('XRANGE', key, start, '+', 'COUNT', asked),
+      target.callBuffer('XRANGE', key, start, '+', 'COUNT', asked),
     ])) as [Buffer, Buffer[]][][];
     if (JSON.stringify(x) !== JSON.stringify(y)) return `the entries from ${start} on differ`;
     const last = x?.[x.length - 1]?.[0];
-    if (x === undefined || x.length < limits.chunkElements || last === undefined) break;
+    if (x === undefined || x.length < asked || last === undefined) break;
+    sizer.observe(x.length, replyBytes(x));
     start = `(${last.toString('latin1')}`;
   }
   const [groupsA, groupsB] = (await Promise.all([
@@ -278,24 +290,23 @@ async function pendingEntries(
 }
 
 /**
- * DBSIZE of each database on both servers. Keys with TTLs expire on both sides at the same moments,
- * but each server reclaims them on its own schedule: a difference is asked again a few times over
- * about three seconds before it counts.
+ * DBSIZE of each database on both servers, less the keys `ignored` counts there (the health check's
+ * counter). Keys with TTLs expire on both sides at the same moments, but each server reclaims them
+ * on its own schedule: a difference is asked again a few times over about three seconds before it
+ * counts.
  */
 export async function compareDbSizes(
   source: Redis,
   target: Redis,
   databases: readonly number[],
-  ignore?: { readonly db: number; readonly key: Buffer },
+  ignored: (client: Redis, db: number) => Promise<number> = async () => 0,
   attempts = 7,
 ): Promise<{ db: number; source: number; target: number }[]> {
-  /** DBSIZE, without the `ignore` key where it is. */
   const size = async (client: Redis, db: number) => {
-    const [keys, ignored] = await execAll(
-      ignore?.db === db ? client.pipeline().dbsize().exists(ignore.key) : client.pipeline().dbsize(),
-      () => 'DBSIZE',
-    );
-    return Number(keys) - Number(ignored ?? 0);
+    const keys = await client.dbsize().catch((error: Error) => {
+      throw new CopyError(`DBSIZE: ${error.message}`);
+    });
+    return keys - (await ignored(client, db));
   };
   let sizes: { db: number; source: number; target: number }[] = [];
   for (let attempt = 1; attempt <= attempts; attempt++) {

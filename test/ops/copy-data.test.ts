@@ -1,14 +1,17 @@
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
+import { replyBytes } from '../../ops/copy/chunks';
+import { moreRelevant } from '../../ops/copy/connection';
 import { copyKeys, DEFAULT_LIMITS, printableKey } from '../../ops/copy/keys';
 import { type Survey, unsupportedTypesMessage } from '../../ops/copy/plan';
 import { describeKeyProgress } from '../../ops/copy/progress';
 import { compareKey, Reservoir, scoreValue } from '../../ops/copy/verify';
 import { freePort } from '../../ops/local/ports';
-import { PASSWORDS, parseInfo, REPO_ROOT, RedisProcess } from '../../ops/local/redis-process';
+import { PASSWORDS, parseInfo, REPO_ROOT, RedisProcess, sleep } from '../../ops/local/redis-process';
 import { makeTempDir, removeTempDir } from '../../ops/local/temp-dir';
 import { type CliResult, runOps } from '../support/ops-cli';
 import { makeCertificates } from '../support/tls';
@@ -292,6 +295,7 @@ function onTerminal(
   args: readonly string[],
   env: Record<string, string>,
   input: string,
+  beforeAnswer: () => Promise<unknown> = async () => {},
 ): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const command = ['node', 'ops/launch.cjs', 'ops/cli.ts', ...args].join(' ');
@@ -309,8 +313,8 @@ function onTerminal(
     // The answer once the question is on screen.
     const answer = setInterval(() => {
       if (output.includes('Type yes to go on')) {
-        child.stdin.write(input);
         clearInterval(answer);
+        beforeAnswer().then(() => child.stdin.write(input), reject);
       }
     }, 20);
     child.on('error', reject);
@@ -322,6 +326,66 @@ function onTerminal(
       resolve({ code, output: screen });
     });
   });
+}
+
+/**
+ * The largest reply to each command (by name), and the most bytes one pipeline brought back, on
+ * `client` (every command, pipelined or not, goes through its sendCommand).
+ */
+function measureReplies(client: Redis): { largest: Map<string, number>; largestPipeline: number } {
+  const measured = { largest: new Map<string, number>(), largestPipeline: 0 };
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = ((command: { name: string; promise: Promise<unknown> }, ...rest: unknown[]) => {
+    command.promise.then(
+      (reply) => {
+        const name = command.name.toUpperCase();
+        measured.largest.set(name, Math.max(measured.largest.get(name) ?? 0, replyBytes(reply)));
+      },
+      () => {},
+    );
+    return (send as (...args: unknown[]) => unknown)(command, ...rest);
+  }) as typeof client.sendCommand;
+  const pipeline = client.pipeline.bind(client);
+  client.pipeline = ((...args: Parameters<typeof client.pipeline>) => {
+    const made = pipeline(...args);
+    const exec = made.exec.bind(made);
+    made.exec = (async () => {
+      const replies = await exec();
+      const bytes = (replies ?? []).reduce((sum, [, reply]) => sum + replyBytes(reply), 0);
+      measured.largestPipeline = Math.max(measured.largestPipeline, bytes);
+      return replies;
+    }) as typeof made.exec;
+    return made;
+  }) as typeof client.pipeline;
+  return measured;
+}
+
+/**
+ * A TCP relay to 127.0.0.1:`port` on a port of its own; `cut()` resets every connection through
+ * it and refuses new ones (a network failure on demand).
+ */
+async function tcpRelay(port: number): Promise<{ port: number; cut: () => void }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    cut: () => {
+      server.close();
+      for (const socket of sockets) socket.resetAndDestroy();
+    },
+  };
 }
 
 function copyArgs(from: string, to: string, ...more: string[]): string[] {
@@ -652,6 +716,198 @@ describe('ops copy-data: refusals and failures leave the target untouched', () =
     expect(await targetKeys()).toEqual({});
   });
 
+  it('the target is checked again after the question: a key written to it meanwhile stops the copy (exit 1), nothing written', async () => {
+    const producer = target(0);
+    const run = await onTerminal(copyArgs(from, to), env, 'yes\n', () =>
+      producer.lpush('celery', 'a producer already pointed at the target'),
+    );
+    expect(run.code).toBe(1);
+    expect(run.output).toMatch(
+      /^ops copy-data: the target is not empty any more \(db0 1 key\): something wrote to it after the check at the start \(a producer or a Celery worker already pointed at it\?\)\. copy-data never writes over data, and nothing was written\./m,
+    );
+    expect(await targetKeys()).toEqual({ db0: expect.stringMatching(/^keys=1,/) });
+    expect(await target(0).lrange('celery', 0, -1)).toEqual(['a producer already pointed at the target']);
+  });
+
+  it('a key a producer writes to the target during the copy is not merged into: reported, NOT verified (exit 1)', async () => {
+    // db3 takes a while to copy; meanwhile a producer on the new Redis LPUSHes to the queue of db7
+    // and SETs a key there as the source has it.
+    const bulk = source(3).pipeline();
+    for (let i = 0; i < 20_000; i++) bulk.set(`bulk:${i}`, `v${i}`);
+    await bulk.exec();
+    await source(7).rpush('celery', ...Array.from({ length: 300 }, (_, i) => `task ${i}`));
+    await source(7).set('same', 'as on the source');
+    const watch = target(3);
+    const producer = target(7);
+    let wroteAt = '';
+    const run = await runOps(copyArgs(from, to, '--yes'), env, () => {
+      void (async () => {
+        while ((await watch.dbsize()) === 0) await sleep(2);
+        await producer.lpush('celery', 'a new task');
+        await producer.set('same', 'as on the source');
+        wroteAt = `db3 ${await watch.dbsize()} keys`;
+      })();
+    });
+    await source(3).call('FLUSHDB');
+    await source(7).call('FLUSHDB');
+    expect(wroteAt).not.toBe('db3 20000 keys');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(
+      /^ {2}db7: 0 keys copied, 1 on the target already, as on the source \(not written again\), 1 NOT copied \(the target held a key of that name already, different\)$/m,
+    );
+    expect(run.stdout).not.toMatch(/^verified/m);
+    expect(run.stderr).toMatch(
+      /^ops copy-data: NOT verified: 1 key of the source not copied: the target held a key of that name already, different \(something wrote to the target during the copy\)$/m,
+    );
+    expect(run.stderr).toMatch(
+      /^ {2}db7 "celery": not copied, the target held it already: 300 elements on the source, 1 on the target$/m,
+    );
+    expect(run.stderr).toContain('Something wrote to the target during the copy');
+    // Not merged: the producer's message alone, no TTL, and no temporary key left anywhere.
+    expect(await target(7).lrange('celery', 0, -1)).toEqual(['a new task']);
+    for (const db of [0, 3, 7]) expect(await target(db).keys('copy-data:tmp:*')).toEqual([]);
+  });
+
+  it.each([
+    ['a list', (client: Redis) => client.rpush('ping', 'a', 'b'), 'a list'],
+    [
+      'a string that is no integer',
+      (client: Redis) => client.set('ping', 'PONG'),
+      'a string that is no integer',
+    ],
+  ])('a db0 "ping" that is %s is data: copied like any key, with a warning', async (_, make, described) => {
+    await make(source(0));
+    const run = await runOps(copyArgs(from, to, '--yes'), env);
+    const dumped = await dump(target(0));
+    await source(0).del('ping');
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(
+      `warning: db0 "ping" on the source is ${described}, not the health check's counter: it is copied as data, and the target's container health check (INCR ping) fails on it`,
+    );
+    expect(run.stdout).toMatch(/^ {2}db0: 3 keys copied$/m);
+    expect(run.stdout).toMatch(/^verified: DBSIZE equal \(db0 3, db1 1, db2 1\); 5 keys compared \(all\)/m);
+    expect(dumped.has(Buffer.from('ping').toString('hex'))).toBe(true);
+  });
+
+  it('a db0 "ping" that is data, where the target keeps its health check counter, is refused (exit 1), nothing written', async () => {
+    await source(0).rpush('ping', 'a');
+    await target(0).incr('ping');
+    await target(0).incr('ping');
+    const run = await runOps(copyArgs(from, to, '--yes'), env);
+    await source(0).del('ping');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /^ops copy-data: db0 "ping" on the source is a list \(data, not a health check counter\), and the target holds its own "ping": the counter its container's health check INCRs\. copy-data never writes over a key, so it cannot copy that one; nothing was written\./m,
+    );
+    expect(await targetKeys()).toEqual({ db0: expect.stringMatching(/^keys=1,/) });
+    expect(await target(0).get('ping')).toBe('2');
+  });
+
+  it.each([
+    [
+      '--from',
+      (url: string) => [`${url}/1`, ''],
+      '--from names a database (/1): copy-data copies every database that holds keys, or the one --db <n> names (--db 1); give the URL without it',
+    ],
+    [
+      '--to',
+      (url: string) => ['', `${url}/0`],
+      '--to names a database (/0): copy-data copies every database that holds keys, or the one --db <n> names (--db 0); give the URL without it',
+    ],
+  ])('a database in the URL of %s is a usage error (exit 2) that names --db', async (_, urls, message) => {
+    const [fromUrl, toUrl] = urls(_ === '--from' ? from : to);
+    const run = await runOps(copyArgs(fromUrl || from, toUrl || to, '--yes'), env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`ops copy-data: ${message}`);
+    expect(await targetKeys()).toEqual({});
+  });
+
+  it('every list, hash, set, sorted set and stream is compared in full, however many strings are sampled', async () => {
+    // 100000 strings (a sample of 10000 of them is compared) and a queue that changes on the
+    // target after it was copied: found.
+    await source(4).rpush('jobs', 'a', 'b', 'c');
+    const bulk = source(5).pipeline();
+    for (let i = 0; i < 100_000; i++) bulk.set(`bulk:${i}`, `v${i}`);
+    await bulk.exec();
+    const watch = target(4);
+    const run = await runOps(copyArgs(from, to, '--yes'), env, () => {
+      void (async () => {
+        while ((await watch.exists('jobs')) === 0) await sleep(2);
+        await watch.rpush('jobs', 'pushed on the target');
+      })();
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^ops copy-data: NOT verified: 1 of \d+ compared keys differ$/m);
+    expect(run.stderr).toMatch(/^ {2}db4 "jobs": 3 elements on the source, 4 on the target$/m);
+    // Without the change: verified, with what was compared.
+    await target().call('FLUSHALL');
+    const again = await runOps(copyArgs(from, to, '--yes'), env);
+    await source(4).call('FLUSHDB');
+    await source(5).call('FLUSHDB');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(
+      /^verified: DBSIZE equal \(db0 2, db1 1, db2 1, db4 1, db5 100000\); 10003 keys compared \(every list, hash, set, sorted set and stream: 3; strings: a uniform sample of 10000 of 100002\): type, value, TTL within 2000 ms$/m,
+    );
+  }, 120_000);
+
+  it('a second Ctrl-C exits at once, even while a reply is awaited', async () => {
+    const bulk = source(6).pipeline();
+    for (let i = 0; i < 100_000; i++) bulk.set(`bulk:${i}`, `v${i}`);
+    await bulk.exec();
+    const watch = target(6);
+    const sleeper = source();
+    let secondAt = 0;
+    let exitedAt = 0;
+    const run = await runOps(copyArgs(from, to, '--yes'), env, (child) => {
+      child.on('exit', () => {
+        exitedAt = Date.now();
+      });
+      void (async () => {
+        while ((await watch.dbsize()) === 0) await sleep(2);
+        // The source stops answering for 3 s: the copy waits for a reply.
+        void sleeper.call('DEBUG', 'SLEEP', '3').catch(() => {});
+        await sleep(200);
+        child.kill('SIGINT');
+        await sleep(200);
+        secondAt = Date.now();
+        child.kill('SIGINT');
+      })();
+    });
+    await source(6).call('FLUSHDB');
+    expect(run.code).toBe(130);
+    expect(run.stderr).toMatch(
+      /^copy-data: interrupted again: exited at once\. The target holds a partial copy: empty it \(FLUSHALL on the target\) before running copy-data again\.$/m,
+    );
+    expect(secondAt).toBeGreaterThan(0);
+    expect(exitedAt - secondAt).toBeLessThan(1_000);
+  });
+
+  it('a connection lost during the copy is reported with its cause, not a bare "Connection is closed."', async () => {
+    const bulk = source(3).pipeline();
+    for (let i = 0; i < 30_000; i++) bulk.set(`bulk:${i}`, `v${i}`);
+    await bulk.exec();
+    // The target behind a TCP relay that resets every connection, and refuses new ones, once the
+    // copy has begun.
+    const relay = await tcpRelay(redis.port);
+    const watch = target(3);
+    const run = await runOps(copyArgs(from, `redis://default@127.0.0.1:${relay.port}`, '--yes'), env, () => {
+      void (async () => {
+        while ((await watch.dbsize()) === 0) await sleep(2);
+        relay.cut();
+      })();
+    });
+    await source(3).call('FLUSHDB');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^ops copy-data: .*the connection to the target default@127\\.0\\.0\\.1:${relay.port} (failed: (read ECONNRESET|connect ECONNREFUSED|write EPIPE)|was closed \\(by the server, or the network\\))\\.`,
+        'm',
+      ),
+    );
+    expect(run.stderr).not.toMatch(/Connection is closed|max retries per request/);
+    expect(run.stderr).toContain('The target holds a partial copy');
+  });
+
   it('a database the target does not have (the source has 32) is refused before anything is written', async () => {
     await source(20).set('x', 'y');
     const run = await runOps(copyArgs(from, to, '--yes'), env);
@@ -853,8 +1109,152 @@ describe('copy-data internals, on real servers', () => {
     expect(await target().exists('short-lived')).toBe(0);
     // SCAN may return a key again: it is on the target already and is not appended twice.
     const again = await copyKeys(source(), target(), keys);
-    expect(again).toMatchObject({ copied: [], repeated: 2, skippedExpired: 1 });
+    expect(again).toMatchObject({ copied: [], skippedExpired: 1 });
+    expect(again.existing.map(String).sort()).toEqual(['list', 'live']);
     expect(await target().lrange('list', 0, -1)).toEqual(['a', 'b']);
+  });
+
+  it('a key the target holds already is neither merged into nor written over, whatever its type; no temporary key stays', async () => {
+    const s = source();
+    await s.rpush('celery', 'm1', 'm2', 'm3');
+    await s.hset('unacked', 'tag-1', 'message 1');
+    await s.zadd('unacked_index', 1764460800.5, 'tag-1');
+    await s.sadd('_kombu.binding.celery', `celery${SEP}${SEP}celery`);
+    await s.xadd('events', '1-1', 'n', '1');
+    await s.set('string', 'from the source', 'EX', 100);
+    await s.rpush('large', ...Array.from({ length: 2 * CHUNK }, (_, i) => `x${i}`));
+    await s.hset(
+      'large-hash',
+      Object.fromEntries(Array.from({ length: 2 * CHUNK }, (_, i) => [`f${i}`, 'v'])),
+    );
+    await s.set('fresh', 'copied');
+    // What a producer or a worker on the new Redis wrote first.
+    const t = target();
+    await t.lpush('celery', 'a producer’s message');
+    await t.hset('unacked', 'tag-2', 'a worker’s');
+    await t.zadd('unacked_index', 2, 'tag-2');
+    await t.sadd('_kombu.binding.celery', 'another binding');
+    await t.xadd('events', '2-1', 'n', '2');
+    await t.set('string', 'the target’s');
+    await t.rpush('large', 'own');
+    await t.hset('large-hash', 'own', 'v');
+    const before = await dump(t);
+    const names = [
+      'celery',
+      'unacked',
+      'unacked_index',
+      '_kombu.binding.celery',
+      'events',
+      'string',
+      'large',
+      'large-hash',
+      'fresh',
+    ];
+    const result = await copyKeys(
+      s,
+      t,
+      names.map((name) => Buffer.from(name)),
+    );
+    expect(result.copied.map(String)).toEqual(['fresh']);
+    expect(result.existing.map(String).sort()).toEqual(names.filter((name) => name !== 'fresh').sort());
+    await t.del('fresh');
+    expect(await dump(t)).toEqual(before);
+  });
+
+  it('a key that appears on the target while its value is copied is not merged into: RENAMENX finds the name taken', async () => {
+    const limits = { ...DEFAULT_LIMITS, chunkElements: 5 };
+    const s = source();
+    await s.rpush('celery', ...Array.from({ length: 200 }, (_, i) => `m${i}`));
+    await s.hset('unacked', Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`tag-${i}`, `m${i}`])));
+    for (let i = 1; i <= 50; i++) await s.xadd('events', `${i}-1`, 'n', String(i));
+    await s.xgroup('CREATE', 'events', 'workers', '0');
+    const t = target();
+    const producer = target();
+    let calls = 0;
+    // Between two chunks of the first key, a producer writes each key on the target.
+    const hook = () => {
+      calls++;
+      if (calls === 2) {
+        void producer.lpush('celery', 'producer');
+        void producer.hset('unacked', 'tag-x', 'worker');
+        void producer.xadd('events', '9-9', 'n', 'producer');
+      }
+    };
+    const names = ['celery', 'unacked', 'events'];
+    const result = await copyKeys(
+      s,
+      t,
+      names.map((name) => Buffer.from(name)),
+      limits,
+      hook,
+    );
+    expect(calls).toBeGreaterThan(10);
+    expect(result.copied).toEqual([]);
+    expect(result.existing.map(String)).toEqual(names);
+    expect(await t.lrange('celery', 0, -1)).toEqual(['producer']);
+    expect(await t.hgetall('unacked')).toEqual({ 'tag-x': 'worker' });
+    expect(await t.xlen('events')).toBe(1);
+    expect(await t.xinfo('GROUPS', 'events')).toEqual([]);
+    expect(await t.pttl('celery')).toBe(-1);
+    expect((await t.keys('*')).sort()).toEqual(['celery', 'events', 'unacked']);
+  });
+
+  it('Ctrl-C inside a large key or a stream stops between two chunks; the temporary key is deleted', async () => {
+    const limits = { ...DEFAULT_LIMITS, chunkElements: 5 };
+    const s = source();
+    await s.rpush('list', ...Array.from({ length: 500 }, (_, i) => `x${i}`));
+    await s.set('string', randomBytes(64 * 1024 + 1));
+    for (let i = 1; i <= 500; i++) await s.xadd('stream', `${i}-1`, 'n', String(i));
+    for (const key of ['list', 'stream', 'string']) {
+      let calls = 0;
+      const interruptAt = key === 'string' ? 3 : 5;
+      const stop = () => {
+        calls++;
+        if (calls === interruptAt) throw new Error('interrupted (Ctrl-C)');
+      };
+      const copy = copyKeys(s, target(), [Buffer.from(key)], { ...limits, chunkBytes: 16 * 1024 }, stop);
+      await expect(copy).rejects.toThrow('interrupted (Ctrl-C)');
+      expect({ key, calls }).toEqual({ key, calls: interruptAt });
+      expect({ key, keys: await target().dbsize() }).toEqual({ key, keys: 0 });
+    }
+  });
+
+  it('a read of a large value or a batch of small ones stays within a byte budget, whatever the elements’ size', async () => {
+    // Elements of 16 KiB against a read budget of 64 KiB and a batch budget of 512 KiB (the
+    // defaults, 1 MiB and 16 MiB, scaled down): each read and each pipeline measured.
+    const limits = { ...DEFAULT_LIMITS, chunkBytes: 64 * 1024, batchBytes: 512 * 1024 };
+    const element = (i: number) => Buffer.concat([Buffer.from(`${i}:`), randomBytes(16 * 1024)]);
+    const s = source();
+    await s.rpush('list', ...Array.from({ length: 64 }, (_, i) => element(i)));
+    await s.hset('hash', ...Array.from({ length: 40 }, (_, i) => [`f${i}`, element(i)]).flat());
+    await s.sadd('set', ...Array.from({ length: 40 }, (_, i) => element(i)));
+    await s.zadd('zset', ...Array.from({ length: 40 }, (_, i) => [i, element(i)]).flat());
+    for (let i = 1; i <= 64; i++) await s.xadd('stream', `${i}-1`, 'data', element(i));
+    const small = Array.from({ length: 60 }, (_, i) => `small:${i}`);
+    for (const key of small) await s.hset(key, 'a', element(1), 'b', element(2));
+    const strings = Array.from({ length: 60 }, (_, i) => `string:${i}`);
+    for (const key of strings) await s.set(key, randomBytes(20 * 1024));
+    const keys = ['list', 'hash', 'set', 'zset', 'stream', ...small, ...strings].map((key) =>
+      Buffer.from(key),
+    );
+    const reader = source();
+    const measured = measureReplies(reader);
+    const result = await copyKeys(reader, target(), keys, limits);
+    expect(result.copied).toHaveLength(keys.length);
+    await expectSameData(source(), target());
+    // LRANGE and XRANGE ask for as many elements as fit: one element over the budget at most. The
+    // *SCAN COUNT is a hint, and a step of Valkey 8.1's hash table takes a whole bucket (up to 7
+    // elements): a few elements more. Before, each was one read of the whole value (1 MiB, 640 KiB).
+    const elementBytes = 16 * 1024 + 64;
+    const bound = (command: string) =>
+      command.endsWith('SCAN') ? limits.chunkBytes + 10 * elementBytes : limits.chunkBytes + elementBytes;
+    const reads = ['LRANGE', 'XRANGE', 'HSCAN', 'SSCAN', 'ZSCAN'].map((command) => ({
+      command,
+      bytes: measured.largest.get(command) ?? 0,
+    }));
+    expect(reads.filter(({ command, bytes }) => bytes === 0 || bytes > bound(command))).toEqual([]);
+    expect(measured.largestPipeline).toBeLessThanOrEqual(limits.batchBytes + 64 * 1024);
+    expect(measured.largestPipeline).toBeGreaterThan(limits.chunkBytes);
   });
 
   it('a large key whose TTL runs out while it is copied is skipped, and removed from the target again', async () => {
@@ -938,6 +1338,18 @@ describe('copy-data: messages and helpers', () => {
       '  ... and 23 more',
       'Delete or export them on the source first (they cannot live on the target), then run copy-data again.',
     ]);
+  });
+
+  it("a connection's failure is told by its most telling error event, else its last", () => {
+    const reset = new Error('read ECONNRESET');
+    const refused = new Error('connect ECONNREFUSED 127.0.0.1:6379');
+    const wrongpass = new Error('WRONGPASS invalid username-password pair or user is disabled.');
+    const certificate = new Error('self-signed certificate in certificate chain');
+    expect(moreRelevant(reset, refused)).toBe(refused);
+    expect(moreRelevant(undefined, reset)).toBe(reset);
+    expect(moreRelevant(wrongpass, reset)).toBe(wrongpass);
+    expect(moreRelevant(reset, wrongpass)).toBe(wrongpass);
+    expect(moreRelevant(certificate, new Error('Connection is closed.'))).toBe(certificate);
   });
 
   it('prints key names as text when printable, as hex otherwise', () => {
