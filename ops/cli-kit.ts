@@ -188,3 +188,21 @@ export function formatBytes(bytes: number): string {
   }
   return `${value.toFixed(1)} ${units[unit]}`;
 }
+
+/**
+ * The choice of a snapshot, shared by the commands that take one (restore, seed-export): exactly
+ * one of --snapshot <key> and --latest. `noFormHint`, when no form (--stage or the local one) was
+ * given either, names them too, so that one message lists everything missing.
+ */
+export function checkSnapshotChoice(options: Options, noFormHint: string | undefined): void {
+  if (options.snapshot === undefined && options.latest !== true) {
+    throw new UsageError(
+      noFormHint === undefined
+        ? 'missing --snapshot <key> or --latest'
+        : `missing ${noFormHint}, and --snapshot <key> or --latest`,
+    );
+  }
+  if (options.snapshot !== undefined && options.latest === true) {
+    throw new UsageError('give --snapshot <key> or --latest, not both');
+  }
+}

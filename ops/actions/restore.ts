@@ -15,6 +15,7 @@ import { awsRegion, bucketClient } from '../aws/aws-settings';
 import { needsConfirmation, type RestoreIo, restoreOnAws } from '../aws/restore';
 import { stageStack } from '../aws/stage-stack';
 import {
+  checkSnapshotChoice,
   formatBytes,
   givenFlags,
   type Options,
@@ -31,16 +32,12 @@ const LOCAL_FLAGS = ['bucket', 'data-dir', 'endpoint-url', 'folder', 'prefix', '
 
 export async function run(options: Options): Promise<number> {
   const noForm = options.stage === undefined && options.bucket === undefined && options.dataDir === undefined;
-  if (options.snapshot === undefined && options.latest !== true) {
-    throw new UsageError(
-      noForm
-        ? 'missing --stage <stage> (restore a stage on AWS) or --bucket <name> and --data-dir <dir> (a local data directory), and --snapshot <key> or --latest'
-        : 'missing --snapshot <key> or --latest',
-    );
-  }
-  if (options.snapshot !== undefined && options.latest === true) {
-    throw new UsageError('give --snapshot <key> or --latest, not both');
-  }
+  checkSnapshotChoice(
+    options,
+    noForm
+      ? '--stage <stage> (restore a stage on AWS) or --bucket <name> and --data-dir <dir> (a local data directory)'
+      : undefined,
+  );
   if (options.stage !== undefined) {
     const local = givenFlags(options, LOCAL_FLAGS);
     if (local.length > 0) {

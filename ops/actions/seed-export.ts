@@ -19,6 +19,7 @@ import { listSnapshots, parseSnapshotKey } from '../../lambda/shared/snapshots';
 import { awsRegion, bucketClient } from '../aws/aws-settings';
 import { readStackOutputs, requireOutput, stageStack } from '../aws/stage-stack';
 import {
+  checkSnapshotChoice,
   formatBytes,
   givenFlags,
   NO_CREDENTIALS,
@@ -110,16 +111,12 @@ export async function run(options: Options): Promise<number> {
 /** Usage mistakes, all before anything is called. */
 function checkUsage(options: Options): void {
   const noForm = options.stage === undefined && options.bucket === undefined;
-  if (options.snapshot === undefined && options.latest !== true) {
-    throw new UsageError(
-      noForm
-        ? "missing --stage <stage> (a stage's buckets on AWS) or --bucket <name> and --seed-bucket <name>, and --snapshot <key> or --latest"
-        : 'missing --snapshot <key> or --latest',
-    );
-  }
-  if (options.snapshot !== undefined && options.latest === true) {
-    throw new UsageError('give --snapshot <key> or --latest, not both');
-  }
+  checkSnapshotChoice(
+    options,
+    noForm
+      ? "--stage <stage> (a stage's buckets on AWS) or --bucket <name> and --seed-bucket <name>"
+      : undefined,
+  );
   if (options.stage !== undefined) {
     const other = givenFlags(options, BUCKET_FORM_FLAGS);
     if (other.length > 0) {
