@@ -5,6 +5,7 @@ import { requireEnv } from '../shared/env';
 import { createObservability } from '../shared/observability';
 import { type RedisTarget, tlsFromEnvironment } from '../shared/redis-connection';
 import { readPassword } from '../shared/secrets';
+import type { RotationStep } from './contract';
 import { rotateElastiCacheUser } from './elasticache';
 import {
   isRotatedUser,
@@ -88,18 +89,12 @@ export async function handler(
     }
     return { PhysicalResourceId: event.PhysicalResourceId ?? 'redis-previous-passwords' };
   }
-  const { Step: step, SecretId: secretId, ClientRequestToken: token } = event;
-  if (!isRotationStep(step))
-    throw new Error(
-      `rotation of secret ${secretId}: unknown step ${JSON.stringify(step)}; expected one of ${ROTATION_STEPS.join(', ')}`,
-    );
-  const user = Object.hasOwn(settings.secretUsers, secretId) ? settings.secretUsers[secretId] : undefined;
-  if (user === undefined)
-    throw new Error(
-      `rotation of secret ${secretId}, step ${step}: not a secret this function rotates (SECRET_USERS names ${Object.keys(settings.secretUsers).join(', ')})`,
-    );
-  if (typeof token !== 'string' || token === '')
-    throw new Error(`rotation of secret ${secretId}, step ${step}: the event has no ClientRequestToken`);
+  const {
+    step,
+    secretId,
+    token,
+    target: user,
+  } = rotationRequest(event, settings.secretUsers, 'SECRET_USERS');
   const rotatorPassword = await readPassword(secrets, settings.rotatorSecretId);
   await rotate(
     {
@@ -122,18 +117,12 @@ async function rotateOnElastiCache(event: RotationEvent | SeedEvent, context?: C
     throw new Error(
       'PASSWORD_STORE=elasticache: this function serves no custom resource (an ElastiCache stage reads no AWSPREVIOUS at start)',
     );
-  const { Step: step, SecretId: secretId, ClientRequestToken: token } = event;
-  if (!isRotationStep(step))
-    throw new Error(
-      `rotation of secret ${secretId}: unknown step ${JSON.stringify(step)}; expected one of ${ROTATION_STEPS.join(', ')}`,
-    );
-  const userId = Object.hasOwn(settings.userIds, secretId) ? settings.userIds[secretId] : undefined;
-  if (userId === undefined)
-    throw new Error(
-      `rotation of secret ${secretId}, step ${step}: not a secret this function rotates (ELASTICACHE_USER_IDS names ${Object.keys(settings.userIds).join(', ')})`,
-    );
-  if (typeof token !== 'string' || token === '')
-    throw new Error(`rotation of secret ${secretId}, step ${step}: the event has no ClientRequestToken`);
+  const {
+    step,
+    secretId,
+    token,
+    target: userId,
+  } = rotationRequest(event, settings.userIds, 'ELASTICACHE_USER_IDS');
   const remainingMs = context?.getRemainingTimeInMillis?.();
   await rotateElastiCacheUser(
     {
@@ -149,6 +138,30 @@ async function rotateOnElastiCache(event: RotationEvent | SeedEvent, context?: C
   );
   logger.info('rotation step done', { secretId, step, userId, versionId: token });
   return undefined;
+}
+
+/**
+ * The step, secret and token of a rotation event, and what `targets` (secret ARN -> user, from the
+ * environment variable `variable`) says the secret rotates; throws naming what is wrong.
+ */
+function rotationRequest<T>(
+  event: RotationEvent,
+  targets: Readonly<Record<string, T>>,
+  variable: string,
+): { step: RotationStep; secretId: string; token: string; target: T } {
+  const { Step: step, SecretId: secretId, ClientRequestToken: token } = event;
+  if (!isRotationStep(step))
+    throw new Error(
+      `rotation of secret ${secretId}: unknown step ${JSON.stringify(step)}; expected one of ${ROTATION_STEPS.join(', ')}`,
+    );
+  const target = Object.hasOwn(targets, secretId) ? targets[secretId] : undefined;
+  if (target === undefined)
+    throw new Error(
+      `rotation of secret ${secretId}, step ${step}: not a secret this function rotates (${variable} names ${Object.keys(targets).join(', ')})`,
+    );
+  if (typeof token !== 'string' || token === '')
+    throw new Error(`rotation of secret ${secretId}, step ${step}: the event has no ClientRequestToken`);
+  return { step, secretId, token, target };
 }
 
 /** PASSWORD_STORE, `redis-acl` when unset; throws for any other value. */

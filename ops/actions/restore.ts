@@ -4,13 +4,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Readable } from 'node:stream';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { installSnapshot } from '../../lambda/restore/install-snapshot';
 import { redisProcessesUsing } from '../../lambda/restore/redis-presence';
 import { RESTORE_LOCK_NAME, RESTORE_LOCK_STALE_MS } from '../../lambda/restore/restore-lock';
 import { createS3Client } from '../../lambda/shared/s3-client';
-import { listSnapshots } from '../../lambda/shared/snapshots';
 import { awsRegion, bucketClient } from '../aws/aws-settings';
 import { needsConfirmation, type RestoreIo, restoreOnAws } from '../aws/restore';
 import { stageStack } from '../aws/stage-stack';
@@ -26,6 +25,7 @@ import {
   UsageError,
 } from '../cli-kit';
 import { TransferProgress } from '../progress';
+import { newestSnapshotKey } from './newest-snapshot';
 import { describeS3Error } from './s3-errors';
 
 const LOCAL_FLAGS = ['bucket', 'data-dir', 'endpoint-url', 'folder', 'prefix', 'allow-no-checksum'];
@@ -120,7 +120,15 @@ async function runLocally(options: Options): Promise<number> {
   const key =
     options.snapshot !== undefined
       ? String(options.snapshot)
-      : await newestKey(s3, bucket, prefix, String(options.folder), placeFlags(options));
+      : await newestSnapshotKey({
+          s3,
+          bucket,
+          prefix,
+          folder: String(options.folder),
+          place: placeFlags(options),
+          command: 'restore',
+          listWhat: 'folders',
+        });
   const source = `s3://${bucket}/${key}`;
   let head: { ContentLength?: number; Metadata?: Record<string, string> };
   try {
@@ -229,30 +237,4 @@ async function checkDataDirectory(dataDir: string): Promise<boolean> {
     );
   }
   return false;
-}
-
-async function newestKey(
-  s3: S3Client,
-  bucket: string,
-  prefix: string,
-  folder: string,
-  place: string,
-): Promise<string> {
-  const [newest] = await listSnapshots({
-    s3,
-    bucket,
-    prefix,
-    stage: folder,
-    limit: 1,
-    withMetadata: false,
-  }).catch((error: unknown) => {
-    throw new Error(describeS3Error(error, { bucket }), { cause: error });
-  });
-  if (newest === undefined) {
-    throw new Error(
-      `no snapshot in s3://${bucket}/${prefix}/${folder}/: list the folders with npm run -s ops -- snapshots ${place}`,
-    );
-  }
-  terminal.say(`restore: the newest snapshot of ${folder}/ is ${newest.key}`);
-  return newest.key;
 }

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { type RdbVerification, RdbVerificationError, RdbVerifier } from '../../lambda/shared/rdb';
 import { createS3Client } from '../../lambda/shared/s3-client';
-import { listSnapshots, parseSnapshotKey } from '../../lambda/shared/snapshots';
+import { parseSnapshotKey } from '../../lambda/shared/snapshots';
 import { awsRegion, bucketClient } from '../aws/aws-settings';
 import { readStackOutputs, requireOutput, stageStack } from '../aws/stage-stack';
 import {
@@ -31,6 +31,7 @@ import {
   UsageError,
 } from '../cli-kit';
 import { TransferProgress } from '../progress';
+import { newestSnapshotKey } from './newest-snapshot';
 import { describeS3Error } from './s3-errors';
 
 /**
@@ -205,35 +206,27 @@ export function seedKeyOf(snapshotKey: string, folder: string): string {
   return `${SEED_PREFIX}/${folder}/${snapshotKey.slice(snapshotKey.lastIndexOf('/') + 1)}`;
 }
 
-async function newestKey(
+/** `--latest`: the newest snapshot of `folder`; a denied listing says which permission is missing. */
+function newestKey(
   s3: S3Client,
   bucket: string,
   prefix: string,
   folder: string,
   place: string,
 ): Promise<string> {
-  const [newest] = await listSnapshots({
+  return newestSnapshotKey({
     s3,
     bucket,
     prefix,
-    stage: folder,
-    limit: 1,
-    withMetadata: false,
-  }).catch((error: unknown) => {
-    throw new Error(
+    folder,
+    place,
+    command: 'seed-export',
+    listWhat: 'snapshots',
+    describeError: (error) =>
       denied(error)
         ? `listing s3://${bucket}/${prefix}/${folder}/ was denied: --latest needs s3:ListBucket on the bucket; or give --snapshot <key>`
         : describeS3Error(error, { bucket }),
-      { cause: error },
-    );
   });
-  if (newest === undefined) {
-    throw new Error(
-      `no snapshot in s3://${bucket}/${prefix}/${folder}/: list the snapshots with npm run -s ops -- snapshots ${place}`,
-    );
-  }
-  terminal.say(`seed-export: the newest snapshot of ${folder}/ is ${newest.key}`);
-  return newest.key;
 }
 
 interface ExportedSeed {
